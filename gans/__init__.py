@@ -1,0 +1,1 @@
+"""gans: generative models in JAX/Flax."""
