@@ -1,0 +1,14 @@
+"""Deterministic autoencoder: the VAE recipe's nets and likelihood with z = μ and no KL term.
+
+    python -m gans.main --config=configs/ae.py
+"""
+
+import os
+
+from gans import config_lib
+
+
+def get_config():
+    c = config_lib.load_recipe(os.path.join(os.path.dirname(__file__), "vae.py"))
+    c.method.name = "ae"
+    return c

@@ -1,0 +1,47 @@
+"""Devices, the data-parallel mesh, and how batches and states are placed on it.
+
+One mesh axis, ``data``, spans every device of every process. The state is replicated; a batch
+``[B, ...]`` is split along its first axis (a stacked batch ``[k, B, ...]`` along its second), so that
+under ``jax.jit`` every mean over the batch (losses, gradients, BatchNorm statistics) is a mean over the
+global batch, whatever the number of devices.
+"""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+from absl import logging
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+
+DATA_AXIS = "data"
+
+
+def make_mesh() -> Mesh:
+    """A 1-D mesh over all devices of all processes."""
+    return Mesh(np.asarray(jax.devices()), (DATA_AXIS,))
+
+
+def replicated(mesh: Mesh) -> NamedSharding:
+    return NamedSharding(mesh, P())
+
+
+def batch_sharding(mesh: Mesh, stacked: bool = False) -> NamedSharding:
+    """Splits ``[B, ...]`` (or ``[k, B, ...]`` when ``stacked``) over the data axis."""
+    return NamedSharding(mesh, P(None, DATA_AXIS) if stacked else P(DATA_AXIS))
+
+
+def local_batch_size(global_batch_size: int) -> int:
+    """This process's share of the global batch; checks that it divides over devices and processes."""
+    devices = jax.device_count()
+    if global_batch_size % devices:
+        raise ValueError(
+            f"config.train.batch_size={global_batch_size} is not divisible by the {devices} devices; "
+            f"use a multiple of {devices}.")
+    return global_batch_size // jax.process_count()
+
+
+def log_layout() -> None:
+    logging.info(
+        "JAX process %d of %d, backend %s: %d local of %d global devices (%s)",
+        jax.process_index(), jax.process_count(), jax.default_backend(), jax.local_device_count(),
+        jax.device_count(), ", ".join(str(d) for d in jax.local_devices()))

@@ -1,0 +1,46 @@
+"""8 simulated CPU devices train the same parameters as 1 device for the same global batch."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+
+from conftest import REPO, load_params, tiny_config
+from gans import train
+
+# Small nets (BatchNorm in G: its statistics must be over the global batch) and a few steps of SGD (Adam
+# divides by sqrt(v) and so amplifies float rounding in near-zero gradients to whole update sizes).
+OVERRIDES = {"model.generator_kwargs.hidden": (32, 64), "model.discriminator_kwargs.hidden": (64, 32),
+             "optim.g.name": "sgd", "optim.g.lr": 0.05, "optim.d.name": "sgd", "optim.d.lr": 0.05,
+             "train.steps": 3, "train.checkpoint_every": 1}
+
+_RUN_ON_8_DEVICES = """
+import sys
+sys.path.insert(0, {tests!r})
+import jax
+assert jax.device_count() == 8, jax.devices()
+from conftest import tiny_config
+from gans import train
+train.train_and_evaluate(tiny_config("gan", {idx_dir!r}, {tfds_dir!r}, **{overrides!r}), {workdir!r})
+"""
+
+
+def test_eight_devices_match_one(idx_dir, tfds_dir, tmp_path):
+    one, eight = str(tmp_path / "one"), str(tmp_path / "eight")
+    assert jax.device_count() == 1
+    train.train_and_evaluate(tiny_config("gan", idx_dir, tfds_dir, **OVERRIDES), one)
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8"}
+    script = _RUN_ON_8_DEVICES.format(tests=os.path.join(REPO, "tests"), idx_dir=idx_dir, tfds_dir=tfds_dir,
+                                      overrides=OVERRIDES, workdir=eight)
+    subprocess.run([sys.executable, "-c", script], env=env, check=True, cwd=REPO)
+
+    a, b = load_params(one, 3), load_params(eight, 3)
+    differences = jax.tree.leaves(jax.tree.map(lambda x, y: float(np.max(np.abs(x - y))), a, b))
+    assert differences and max(differences) < 1e-5
+    # The tolerance is meaningful: two training steps move the parameters by far more.
+    moved = jax.tree.leaves(jax.tree.map(lambda x, y: float(np.max(np.abs(x - y))), load_params(one, 1), a))
+    assert max(moved) > 1e-3
