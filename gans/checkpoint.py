@@ -9,10 +9,15 @@ mid-save leaves the previous checkpoints as they were.
 from __future__ import annotations
 
 import os
+import time
 
 import jax
 import orbax.checkpoint as ocp
 from absl import logging
+
+
+class CheckpointError(RuntimeError):
+    """Checkpoints exist but none can be restored."""
 
 
 class Checkpointer:
@@ -40,15 +45,43 @@ class Checkpointer:
             step, args=ocp.args.Composite(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)),
             force=True)
 
-    def restore(self, state_template, step: int | None = None):
-        """Restores ``(state, meta)`` at ``step`` (default: latest) with the shapes, dtypes and shardings
-        of ``state_template``."""
-        step = self.latest_step() if step is None else step
+    def restore(self, state_template):
+        """Restores ``(state, meta)`` from the newest readable checkpoint, with the shapes, dtypes and
+        shardings of ``state_template``.
+
+        A checkpoint that cannot be read (truncated or deleted files) is reported and the next older one is
+        tried; if none can be read, CheckpointError is raised — never a silent fresh start.
+        """
         abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, state_template)
-        restored = self._manager.restore(
-            step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore()))
-        logging.info("Restored checkpoint %s/%d", self.directory, step)
-        return restored.state, restored.meta
+        failures = []
+        for step in sorted(self._manager.all_steps(), reverse=True):
+            try:
+                restored = self._manager.restore(step, args=ocp.args.Composite(
+                    state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore()))
+            except Exception as e:  # Orbax and TensorStore raise many types for damaged files.
+                logging.error("Checkpoint %s/%d is unreadable (%s: %s); trying an older one.",
+                              self.directory, step, type(e).__name__, str(e).splitlines()[0][:300])
+                failures.append(step)
+                continue
+            logging.info("Restored checkpoint %s/%d", self.directory, step)
+            self._set_aside(failures)
+            return restored.state, restored.meta
+        raise CheckpointError(
+            f"no readable checkpoint in {self.directory} (tried steps {failures}). Move the directory away to "
+            "start afresh, or restore it from a backup.")
+
+    def _set_aside(self, steps):
+        """Moves unreadable checkpoints to ``checkpoints.damaged/`` (kept for inspection, out of the way of
+        the steps the resumed run will save again)."""
+        if not steps:
+            return
+        damaged = self.directory + ".damaged"
+        os.makedirs(damaged, exist_ok=True)
+        for step in steps:
+            target = os.path.join(damaged, f"{step}.{time.strftime('%Y%m%d-%H%M%S')}")
+            os.replace(os.path.join(self.directory, str(step)), target)
+            logging.warning("Moved unreadable checkpoint %d to %s", step, target)
+        self._manager.reload()
 
     def wait(self):
         """Blocks until pending asynchronous saves are on disk."""

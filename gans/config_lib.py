@@ -43,6 +43,7 @@ def base_config(method: str) -> ml_collections.ConfigDict:
         sample_every=2_000,
         eval_every=0,          # 0 = only at the end of training.
         prefetch=2,            # Batches placed on the devices ahead of the step.
+        nonfinite="stop",      # Divergence guard: stop (halt, keep the last good checkpoint) | skip (drop bad updates).
     )
     c.eval = dict(split="test", batch_size=500, num_batches=4, seed=1)
     c.sample = dict(num=64, seed=0)

@@ -15,6 +15,8 @@ import jax.numpy as jnp
 import optax
 from flax.training import train_state
 
+from gans import guard
+
 
 class Player(train_state.TrainState):
     """One player's params, optimizer state and (possibly empty) BatchNorm statistics."""
@@ -37,6 +39,7 @@ class GameState:
       players: name -> Player.
       ema: name -> exponential moving average of that player's params (empty when EMA is off).
       aux: name -> array, for values a family carries between steps (BEGAN's k_t, counters, flags).
+      health: the divergence guard's record (``gans.guard``): first bad step, bad quantity, skipped steps.
     """
 
     step: jax.Array
@@ -44,6 +47,7 @@ class GameState:
     players: dict[str, Player]
     ema: dict[str, Any] = flax.struct.field(default_factory=dict)
     aux: dict[str, jax.Array] = flax.struct.field(default_factory=dict)
+    health: dict[str, jax.Array] = flax.struct.field(default_factory=guard.initial_health)
 
     @classmethod
     def create(cls, rng: jax.Array, players: dict[str, Player], ema_players=(), aux=None) -> "GameState":

@@ -6,7 +6,6 @@ for a replicated state and a batch split over all devices, with the old state do
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
@@ -15,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import logging
 
-from gans import checkpoint, methods, parallel, visualize
+from gans import checkpoint, config_guard, guard, methods, parallel, preemption, visualize
 from gans.data import datasets, input_pipeline
 
 
@@ -96,7 +95,11 @@ class Experiment:
 
 
 def write_figures(experiment: Experiment, step: int, writer=None) -> None:
-    for name, grid in experiment.figures().items():
+    """Computes the figures on every process (they are collective), writes them from process 0."""
+    figures = experiment.figures()
+    if not experiment.is_writer:
+        return
+    for name, grid in figures.items():
         visualize.save_png(os.path.join(experiment.workdir, "samples", f"{name}_{step:07d}.png"), grid)
         if writer is not None:
             writer.add_image(name, grid, step, dataformats="HWC")
@@ -107,26 +110,64 @@ def _format_duration(seconds: float) -> str:
     return f"{minutes // 60}:{minutes % 60:02d}:{seconds:02d}"
 
 
-def check_finite(metrics: dict[str, float], step: int, last_checkpoint: int | None) -> None:
-    bad = [name for name, value in metrics.items() if not np.isfinite(value)]
-    if bad:
-        raise FloatingPointError(
-            f"non-finite {', '.join(bad)} at step {step}; the last good checkpoint is step {last_checkpoint} "
-            "(lower the learning rates or check the data).")
+class _Logger:
+    """Console lines and TensorBoard scalars; metrics stay on the device until a log step."""
+
+    def __init__(self, writer, total_steps: int, start_step: int):
+        self.writer, self.total_steps = writer, total_steps
+        self._history, self._since, self._since_step = [], time.perf_counter(), start_step
+
+    def append(self, metrics):
+        self._history.append(metrics)
+
+    def flush(self, step: int, health: dict) -> None:
+        stacked = jax.device_get(jax.tree.map(lambda *xs: jnp.stack(xs), *self._history))
+        means = {name: float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
+                 for name, values in stacked.items()}
+        self._history = []
+        now = time.perf_counter()
+        rate = (step - self._since_step) / (now - self._since)
+        self._since, self._since_step = now, step
+        skipped = int(health["skipped"])
+        logging.info("step %d/%d | %.1f steps/s | ETA %s | %s%s", step, self.total_steps, rate,
+                     _format_duration((self.total_steps - step) / rate),
+                     " ".join(f"{k} {v:.4f}" for k, v in sorted(means.items())),
+                     f" | {skipped} non-finite steps skipped" if skipped else "")
+        if self.writer is not None:
+            for name, value in {**means, "steps_per_second": rate, "skipped_steps": skipped}.items():
+                self.writer.add_scalar(f"train/{name}", value, step)
+
+    def eval(self, results: dict[str, float], step: int) -> None:
+        logging.info("eval at step %d | %s", step, " ".join(f"{k} {v:.4f}" for k, v in sorted(results.items())))
+        if self.writer is not None:
+            for name, value in results.items():
+                self.writer.add_scalar(f"eval/{name}", value, step)
 
 
-def train_and_evaluate(config, workdir: str) -> dict[str, float]:
-    """Trains ``config`` in ``workdir`` (resuming from its latest checkpoint); returns final eval metrics."""
+def _start_writer(config, workdir: str):
+    """Process 0 records the resolved config and opens TensorBoard; other processes write nothing."""
+    if jax.process_index() != 0:
+        return None
+    os.makedirs(workdir, exist_ok=True)
+    tmp = os.path.join(workdir, "config.json.tmp")
+    with open(tmp, "w") as f:
+        f.write(config.to_json_best_effort(indent=2))
+    os.replace(tmp, os.path.join(workdir, "config.json"))
+    from tensorboardX import SummaryWriter  # Local import: only the writing process needs it.
+    return SummaryWriter(os.path.join(workdir, "tensorboard"))
+
+
+def train_and_evaluate(config, workdir: str) -> dict[str, float] | None:
+    """Trains ``config`` in ``workdir``, resuming from its latest checkpoint.
+
+    Returns the final evaluation metrics, or None when stopped early by SIGTERM/SIGINT (after checkpointing).
+    """
+    config_guard.validate(config)
+    config_guard.check_resumable(config, workdir)
     experiment = Experiment(config, workdir)
-    method, cfg = experiment.method, config.train
+    method, cfg, checkpointer = experiment.method, config.train, experiment.checkpointer
     start_step = experiment.restore()
-    writer = None
-    if experiment.is_writer:
-        os.makedirs(workdir, exist_ok=True)
-        with open(os.path.join(workdir, "config.json"), "w") as f:
-            f.write(config.to_json_best_effort(indent=2))
-        from tensorboardX import SummaryWriter  # Local import: only the writing process needs it.
-        writer = SummaryWriter(os.path.join(workdir, "tensorboard"))
+    writer = _start_writer(config, workdir)
     batches = input_pipeline.BatchIterator(
         {"image": experiment.train_split.images, "label": experiment.train_split.labels},
         global_batch_size=cfg.batch_size, seed=cfg.seed, mesh=experiment.mesh, start_step=start_step,
@@ -139,60 +180,52 @@ def train_and_evaluate(config, workdir: str) -> dict[str, float]:
 
     batch = next(batches)
     t0 = time.perf_counter()
-    train_step = jax.jit(step_fn, in_shardings=(experiment.replicated, batch["image"].sharding),
+    train_step = jax.jit(guard.guarded(step_fn, cfg.nonfinite),
+                         in_shardings=(experiment.replicated, batch["image"].sharding),
                          out_shardings=experiment.replicated, donate_argnums=0
                          ).lower(experiment.state, batch).compile()
     logging.info("Compiled the train step in %.1f s", time.perf_counter() - t0)
+    metric_names = jax.eval_shape(step_fn, experiment.state, batch)[1].keys()
 
-    state, history, last_saved = experiment.state, [], experiment.checkpointer.latest_step()
-    interval_start, interval_step = time.perf_counter(), start_step
+    def save(step, state, force=False):
+        """Checkpoints unless the state diverged since the last check (then raises, keeping older ones)."""
+        if force or step % cfg.checkpoint_every == 0:
+            guard.raise_if_diverged(state.health, metric_names, checkpointer.latest_step())
+            checkpointer.save(step, state, {"step": step, "seed": cfg.seed,
+                                            "batches_consumed": step * method.batches_per_step}, force=force)
+
+    log = _Logger(writer, cfg.steps, start_step)
+    state = experiment.state
     try:
-        for step in range(start_step + 1, cfg.steps + 1):
-            state, metrics = train_step(state, batch)
-            history.append(metrics)
-            if step < cfg.steps:
-                batch = next(batches)
-            if step % cfg.log_every == 0 or step == cfg.steps:
-                means = {k: float(np.mean(v)) for k, v in jax.device_get(
-                    jax.tree.map(lambda *xs: jnp.stack(xs), *history)).items()}
-                history = []
-                check_finite(means, step, last_saved)
-                now = time.perf_counter()
-                rate = (step - interval_step) / (now - interval_start)
-                interval_start, interval_step = now, step
-                logging.info("step %d/%d | %.1f steps/s | ETA %s | %s", step, cfg.steps, rate,
-                             _format_duration((cfg.steps - step) / rate),
-                             " ".join(f"{k} {v:.4f}" for k, v in sorted(means.items())))
-                if writer is not None:
-                    for name, value in {**means, "steps_per_second": rate}.items():
-                        writer.add_scalar(f"train/{name}", value, step)
-            if experiment.checkpointer.save(step, state, {"step": step, "seed": cfg.seed,
-                                                          "batches_consumed": step * method.batches_per_step}):
-                last_saved = step
-            if step % cfg.sample_every == 0 or step == cfg.steps:
-                experiment.state = state
-                write_figures(experiment, step, writer)
-            if cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.steps:
-                experiment.state = state
-                _log_eval(experiment.evaluate(), step, writer)
-        if last_saved != cfg.steps:
-            experiment.checkpointer.save(cfg.steps, state, {"step": cfg.steps, "seed": cfg.seed,
-                                                            "batches_consumed": cfg.steps * method.batches_per_step},
-                                         force=True)
+        with preemption.Preemption() as preempt:
+            for step in range(start_step + 1, cfg.steps + 1):
+                state, metrics = train_step(state, batch)
+                log.append(metrics)
+                if step < cfg.steps:
+                    batch = next(batches)
+                if step % cfg.log_every == 0 or step == cfg.steps:
+                    guard.raise_if_diverged(state.health, metric_names, checkpointer.latest_step())
+                    log.flush(step, state.health)
+                save(step, state)
+                if preempt.requested(step):
+                    save(step, state, force=step % cfg.checkpoint_every != 0)
+                    logging.warning("Stopped at step %d after checkpointing; rerun the same command to resume.", step)
+                    return None
+                if step % cfg.sample_every == 0 or step == cfg.steps:
+                    experiment.state = state
+                    write_figures(experiment, step, writer)
+                if cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.steps:
+                    experiment.state = state
+                    log.eval(experiment.evaluate(), step)
+        if checkpointer.latest_step() != cfg.steps:
+            save(cfg.steps, state, force=True)
         experiment.state = state
         results = experiment.evaluate()
-        _log_eval(results, cfg.steps, writer)
+        log.eval(results, cfg.steps)
         return results
     finally:
         batches.close()
-        experiment.checkpointer.wait()
-        experiment.checkpointer.close()
+        checkpointer.wait()
+        checkpointer.close()
         if writer is not None:
             writer.close()
-
-
-def _log_eval(results: dict[str, float], step: int, writer) -> None:
-    logging.info("eval at step %d | %s", step, " ".join(f"{k} {v:.4f}" for k, v in sorted(results.items())))
-    if writer is not None:
-        for name, value in results.items():
-            writer.add_scalar(f"eval/{name}", value, step)

@@ -139,6 +139,8 @@ def test_least_squares_optimal_discriminator(pair, a, b):
   best = (b * p_data + a * p_g) / (p_data + p_g)
   best_loss, gradient = loss(best)
   np.testing.assert_allclose(gradient, 0.0, atol=1e-6)
+  np.testing.assert_allclose(best_loss, 0.5 * (b - a) ** 2 * np.sum(p_data * p_g / (p_data + p_g)),
+                             rtol=1e-5)
   assert best_loss <= loss(best + 0.1)[0] and best_loss <= loss(best - 0.1)[0]
 
 

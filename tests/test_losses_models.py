@@ -4,7 +4,6 @@ import math
 
 from hypothesis import given, settings, strategies as st
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -24,6 +23,25 @@ def test_relativistic_generator_loss_is_discriminator_loss_with_roles_swapped(ki
   np.testing.assert_allclose(losses.relativistic_average_generator_loss(real, fake, kind=kind),
                              losses.relativistic_average_discriminator_loss(fake, real, kind=kind),
                              rtol=1e-6)
+
+
+_PAPER_TERMS = {  # (f1, f2) of Jolicoeur-Martineau 2018, in numpy
+    'sigmoid': (lambda y: np.log1p(np.exp(-y)), lambda y: np.log1p(np.exp(y))),
+    'least_squares': (lambda y: (y - 1) ** 2, lambda y: (y + 1) ** 2),
+    'hinge': (lambda y: np.maximum(1 - y, 0), lambda y: np.maximum(1 + y, 0)),
+}
+
+
+@pytest.mark.parametrize('kind', _KINDS)
+def test_relativistic_average_losses_match_the_paper(kind):
+  real, fake = _outputs(0, shape=(5,)), _outputs(1, shape=(7,))
+  f1, f2 = _PAPER_TERMS[kind]
+  d_loss = np.mean(f1(real - fake.mean())) + np.mean(f2(fake - real.mean()))
+  g_loss = np.mean(f1(fake - real.mean())) + np.mean(f2(real - fake.mean()))
+  np.testing.assert_allclose(losses.relativistic_average_discriminator_loss(real, fake, kind=kind),
+                             d_loss, rtol=1e-5)
+  np.testing.assert_allclose(losses.relativistic_average_generator_loss(real, fake, kind=kind),
+                             g_loss, rtol=1e-5)
 
 
 @pytest.mark.parametrize('kind, value_when_indistinguishable',

@@ -68,7 +68,8 @@ def _cases():
       'iwae_bound': (losses.iwae_bound, (_normal(8, (3, _BATCH)), _normal(9, (3, _BATCH)),
                                          _normal(10, (3, _BATCH)))),
       'f_divergence': (functools.partial(losses.f_divergence, divergence='gan'),
-                       (np.array([0.2, 0.5, 0.3], np.float32), np.array([0.4, 0.4, 0.2], np.float32))),
+                       (np.array([0.2, 0.5, 0.3], np.float32),
+                        np.array([0.4, 0.4, 0.2], np.float32))),
   }
   for kind in ('sigmoid', 'least_squares', 'hinge'):
     for player in ('discriminator', 'generator'):
@@ -94,8 +95,8 @@ def _summed(loss):
 
 def _variant(args, i):
   """The i-th of three inputs to stack for vmap: floats shifted, integer codes kept."""
-  return tuple(np.asarray(a) + np.float32(0.1 * i) if np.issubdtype(np.asarray(a).dtype, np.floating)
-               else a for a in args)
+  return tuple(a + np.float32(0.1 * i) if np.issubdtype(np.asarray(a).dtype, np.floating) else a
+               for a in args)
 
 
 @functools.cache

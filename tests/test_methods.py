@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO
-from gans import config_lib, methods, train
+from gans import config_lib, guard, methods
 
 
 def _gan(**fields):
@@ -95,8 +95,11 @@ def test_autoencoder_step_and_figures(recipe):
     assert samples.shape == (5, 28, 28, 1) and 0 <= float(samples.min()) and float(samples.max()) <= 1
 
 
-def test_non_finite_metrics_stop_with_the_last_checkpoint():
-    with pytest.raises(FloatingPointError, match="non-finite d_loss at step 40; the last good checkpoint is "
-                                                 "step 20"):
-        train.check_finite({"d_loss": float("nan"), "g_loss": 1.0}, 40, 20)
-    train.check_finite({"d_loss": 0.5}, 40, 20)
+def test_divergence_message_names_step_quantity_and_checkpoint():
+    health = {"first_bad_step": 40, "bad_quantity": 0, "skipped": 0}
+    with pytest.raises(guard.DivergenceError, match="non-finite d_loss at step 40; the last good checkpoint is "
+                                                    "step 20 \\(kept\\)"):
+        guard.raise_if_diverged(health, ["g_loss", "d_loss"], 20)
+    with pytest.raises(guard.DivergenceError, match="non-finite parameters at step 3; no checkpoint"):
+        guard.raise_if_diverged({**health, "first_bad_step": 3, "bad_quantity": 2}, ["g_loss", "d_loss"], None)
+    guard.raise_if_diverged({**health, "first_bad_step": -1}, ["d_loss"], 20)
