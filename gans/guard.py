@@ -15,6 +15,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from gans import parallel
+
 POLICIES = ("stop", "skip")
 
 
@@ -65,6 +67,7 @@ class DivergenceError(FloatingPointError):
 
 def raise_if_diverged(health: dict, metric_names, last_good_checkpoint: int | None) -> None:
     """Host-side check of ``health`` (a small device-to-host copy); raises DivergenceError under ``stop``."""
+    health = parallel.to_host(health)
     first_bad_step, bad_quantity = int(health["first_bad_step"]), int(health["bad_quantity"])
     if first_bad_step >= 0:
         name = quantity_names(metric_names)[bad_quantity]

@@ -23,6 +23,11 @@ FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file("config", None, "Recipe file, e.g. configs/vae.py.", lock_config=True)
 flags.DEFINE_string("workdir", None, "Run directory (default: runs/<config name>).")
 flags.DEFINE_enum("mode", "train", ["train", "eval", "sample"], "What to do with the recipe.")
+flags.DEFINE_string("coordinator_address", None, "host:port of process 0, for a multi-process run.")
+flags.DEFINE_integer("num_processes", None, "Number of processes of a multi-process run.")
+flags.DEFINE_integer("process_id", None, "This process's index in a multi-process run.")
+flags.DEFINE_bool("auto_distributed", False, "Join a multi-process run by cluster auto-detection "
+                  "(TPU pods, SLURM): jax.distributed.initialize() with no arguments.")
 flags.DEFINE_bool("library_logs", False, "Also show INFO logs of orbax, TFDS and other libraries.")
 flags.mark_flags_as_required(["config"])
 
@@ -47,9 +52,10 @@ def sample(config, workdir: str) -> str:
                                 f"python -m gans.main --config=... --workdir={workdir}")
     step = experiment.restore()
     images = experiment.generate(config.sample.num, config.sample.seed)
-    grid = train.visualize.image_grid(train.visualize.to_uint8(images, config.data.value_range))
+    grid = train.visualize.image_grid(train.visualize.to_uint8(parallel.to_host(images), config.data.value_range))
     path = os.path.join(workdir, "samples", f"sample_step{step:07d}_seed{config.sample.seed}.png")
-    train.visualize.save_png(path, grid)
+    if experiment.is_writer:
+        train.visualize.save_png(path, grid)
     return path
 
 
@@ -61,9 +67,10 @@ def evaluate(config, workdir: str) -> str:
     step = experiment.restore()
     metrics = {"step": step, **experiment.evaluate()}
     path = os.path.join(workdir, "eval", "metrics.json")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        json.dump(metrics, f, indent=2)
+    if experiment.is_writer:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            json.dump(metrics, f, indent=2)
     return path
 
 
@@ -74,6 +81,9 @@ def main(argv):
         logging.get_absl_handler().python_handler.addFilter(_only_own_info_logs)
     config = FLAGS.config
     workdir = FLAGS.workdir or default_workdir(config_flags.get_config_filename(FLAGS["config"]))
+    parallel.initialize_distributed(coordinator_address=FLAGS.coordinator_address,
+                                    num_processes=FLAGS.num_processes, process_id=FLAGS.process_id,
+                                    auto=FLAGS.auto_distributed)
     parallel.log_layout()
     logging.info("Mode %s, workdir %s", FLAGS.mode, workdir)
     if FLAGS.mode == "train":

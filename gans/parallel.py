@@ -40,6 +40,26 @@ def local_batch_size(global_batch_size: int) -> int:
     return global_batch_size // jax.process_count()
 
 
+def to_host(tree):
+    """Copies replicated arrays to numpy. Works on several processes, where a global array is not fully
+    addressable but each process holds a complete replica."""
+    return jax.tree.map(lambda x: np.asarray(x.addressable_data(0)) if isinstance(x, jax.Array) else x, tree)
+
+
+def initialize_distributed(*, coordinator_address: str | None, num_processes: int | None,
+                           process_id: int | None, auto: bool) -> None:
+    """Joins a multi-process JAX job: explicitly (coordinator, count, id) or by cluster auto-detection
+    (TPU pods, SLURM). On CPU, cross-process collectives use gloo."""
+    if not (coordinator_address or auto):
+        return
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")  # Used only by the CPU backend.
+    if auto:
+        jax.distributed.initialize()
+    else:
+        jax.distributed.initialize(coordinator_address=coordinator_address, num_processes=num_processes,
+                                   process_id=process_id)
+
+
 def log_layout() -> None:
     logging.info(
         "JAX process %d of %d, backend %s: %d local of %d global devices (%s)",

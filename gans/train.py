@@ -52,7 +52,8 @@ class Experiment:
 
     def generate(self, num: int, seed: int):
         rng = jax.random.PRNGKey(seed)
-        return jax.jit(self.method.generate, static_argnums=2)(self.state, rng, num)
+        generate = jax.jit(self.method.generate, static_argnums=2, out_shardings=self.replicated)
+        return generate(self.state, rng, num)
 
     def split(self, name: str) -> datasets.Split:
         """A data split, loaded once."""
@@ -76,10 +77,11 @@ class Experiment:
         """Means of the method's ``eval_step`` metrics over the configured evaluation batches."""
         cfg = self.config.eval
         eval_step = jax.jit(lambda state, batch, rng: self.method.eval_step(
-            state, normalize(batch, self.config.data.value_range), rng))
+            state, normalize(batch, self.config.data.value_range), rng), out_shardings=self.replicated)
         rng = jax.random.PRNGKey(cfg.seed)
         totals = [eval_step(self.state, batch, jax.random.fold_in(rng, b))
                   for b, batch in enumerate(self._test_batches(cfg.split, cfg.batch_size, cfg.num_batches))]
+        totals = parallel.to_host(totals)
         return {name: float(np.mean([t[name] for t in totals])) for name in totals[0]}
 
     def figures(self) -> dict[str, np.ndarray]:
@@ -87,11 +89,11 @@ class Experiment:
         value_range = self.config.data.value_range
         pictures = {"samples": self.generate(self.config.sample.num, self.config.sample.seed)}
         batch = next(self._test_batches(self.config.eval.split, 16 * jax.device_count(), 1))
-        figures = jax.jit(lambda state, batch, rng: self.method.figures(
-            state, normalize(batch, value_range), rng))(self.state, batch, jax.random.PRNGKey(0))
+        figures = jax.jit(lambda state, batch, rng: self.method.figures(state, normalize(batch, value_range), rng),
+                          out_shardings=self.replicated)(self.state, batch, jax.random.PRNGKey(0))
         pictures.update(figures)
         return {name: visualize.image_grid(visualize.to_uint8(images, value_range))
-                for name, images in pictures.items()}
+                for name, images in parallel.to_host(pictures).items()}
 
 
 def write_figures(experiment: Experiment, step: int, writer=None) -> None:
@@ -121,14 +123,14 @@ class _Logger:
         self._history.append(metrics)
 
     def flush(self, step: int, health: dict) -> None:
-        stacked = jax.device_get(jax.tree.map(lambda *xs: jnp.stack(xs), *self._history))
+        stacked = parallel.to_host(jax.tree.map(lambda *xs: jnp.stack(xs), *self._history))
         means = {name: float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
                  for name, values in stacked.items()}
         self._history = []
         now = time.perf_counter()
         rate = (step - self._since_step) / (now - self._since)
         self._since, self._since_step = now, step
-        skipped = int(health["skipped"])
+        skipped = int(parallel.to_host(health["skipped"]))
         logging.info("step %d/%d | %.1f steps/s | ETA %s | %s%s", step, self.total_steps, rate,
                      _format_duration((self.total_steps - step) / rate),
                      " ".join(f"{k} {v:.4f}" for k, v in sorted(means.items())),

@@ -9,7 +9,7 @@ import sys
 import jax
 import numpy as np
 
-from conftest import REPO, load_params, tiny_config
+from conftest import REPO, load_params, tiny_config, tiny_overrides
 from gans import train
 
 # Small nets (BatchNorm in G: its statistics must be over the global batch) and a few steps of SGD (Adam
@@ -44,3 +44,27 @@ def test_eight_devices_match_one(idx_dir, tfds_dir, tmp_path):
     # The tolerance is meaningful: two training steps move the parameters by far more.
     moved = jax.tree.leaves(jax.tree.map(lambda x, y: float(np.max(np.abs(x - y))), load_params(one, 1), a))
     assert max(moved) > 1e-3
+
+
+def _tiny_flags(idx_dir, tfds_dir, workdir):
+    flat = {f"--config.{key}": value for key, value in OVERRIDES.items()}
+    return [f"--config={REPO}/configs/gan.py", f"--workdir={workdir}", *tiny_overrides(idx_dir, tfds_dir),
+            *(f"{flag}={value}" for flag, value in flat.items())]
+
+
+def test_two_processes_match_one_process(idx_dir, tfds_dir, tmp_path):
+    """2 processes × 2 devices (jax.distributed over 127.0.0.1, gloo) = 1 process × 4 devices."""
+    one, two = str(tmp_path / "one"), str(tmp_path / "two")
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4", "JAX_PLATFORMS": "cpu"}
+    subprocess.run([sys.executable, "-m", "gans.main", *_tiny_flags(idx_dir, tfds_dir, one)], env=env,
+                   check=True, cwd=REPO, capture_output=True, timeout=600)
+    result = subprocess.run(["bash", "launch/multiprocess_cpu.sh", "2", "2",
+                             *_tiny_flags(idx_dir, tfds_dir, two)], cwd=REPO, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "JAX process 1 of 2, backend cpu: 2 local of 4 global devices" in result.stderr
+    a, b = load_params(one, 3), load_params(two, 3)
+    differences = jax.tree.leaves(jax.tree.map(lambda x, y: float(np.max(np.abs(x - y))), a, b))
+    assert differences and max(differences) < 1e-5
+    # Only process 0 wrote the figures: one file per figure and step.
+    assert sorted(os.listdir(os.path.join(two, "samples"))) == ["samples_0000003.png"]

@@ -2,7 +2,7 @@
 
 For a convex f with f(1) = 0, D_f(P || Q) = E_Q[f(p/q)] >= sup_T E_P[T(x)] - E_Q[f*(T(x))],
 with equality at T* = f'(p/q). The discriminator's raw output v is mapped into dom f* by the
-output activation T = g_f(v). Table 2 of the paper:
+output activation T = g_f(v). The divergences, conjugates and activations of the paper:
 
   name               f(u)                                g_f(v)               f*(t)
   kl                 u log u                             v                    exp(t - 1)
