@@ -1,6 +1,6 @@
 """Deterministic autoencoder: the VAE recipe's nets and likelihood with z = μ and no KL term.
 
-    python -m gans.main --config=configs/ae.py
+python -m gans.main --config=configs/ae.py
 """
 
 import os
@@ -9,6 +9,6 @@ from gans import config_lib
 
 
 def get_config():
-    c = config_lib.load_recipe(os.path.join(os.path.dirname(__file__), "vae.py"))
-    c.method.name = "ae"
-    return c
+  c = config_lib.load_recipe(os.path.join(os.path.dirname(__file__), 'vae.py'))
+  c.method.name = 'ae'
+  return c

@@ -11,17 +11,17 @@ from gans import config_lib
 
 
 def get_config():
-    c = config_lib.base_config("gan")
-    c.model = dict(
-        dtype="float32",
-        z_dim=10,
-        generator="mlp_generator",
-        generator_kwargs=dict(hidden=(128, 256, 512, 1024)),
-        discriminator="mlp_discriminator",
-        discriminator_kwargs=dict(hidden=(512, 256, 128), negative_slope=0.2),
-    )
-    c.loss = dict(name="nonsaturating")
-    c.optim.g = config_lib.optimizer("adam", lr=2e-4, b1=0.5)
-    c.optim.d = config_lib.optimizer("adam", lr=2e-4, b1=0.5)
-    c.train.steps = 10_000
-    return c
+  c = config_lib.base_config('gan')
+  c.model = dict(
+    dtype='float32',
+    z_dim=10,
+    generator='mlp_generator',
+    generator_kwargs=dict(hidden=(128, 256, 512, 1024)),
+    discriminator='mlp_discriminator',
+    discriminator_kwargs=dict(hidden=(512, 256, 128), negative_slope=0.2),
+  )
+  c.loss = dict(name='nonsaturating')
+  c.optim.g = config_lib.optimizer('adam', lr=2e-4, b1=0.5)
+  c.optim.d = config_lib.optimizer('adam', lr=2e-4, b1=0.5)
+  c.train.steps = 10_000
+  return c

@@ -11,81 +11,97 @@ from __future__ import annotations
 import os
 import time
 
+from absl import logging
 import jax
 import orbax.checkpoint as ocp
-from absl import logging
 
 
 class CheckpointError(RuntimeError):
-    """Checkpoints exist but none can be restored."""
+  """Checkpoints exist but none can be restored."""
 
 
 class Checkpointer:
-    """Saves every ``every`` steps (and when forced), keeps the last ``keep``, restores the latest."""
+  """Saves every ``every`` steps (and when forced), keeps the last ``keep``, restores the latest."""
 
-    def __init__(self, workdir: str, *, every: int, keep: int):
-        if every <= 0 or keep <= 0:
-            raise ValueError(f"config.train.checkpoint_every={every} and keep_checkpoints={keep} must be > 0.")
-        self.directory = os.path.abspath(os.path.join(workdir, "checkpoints"))
-        self._every = every
-        self._manager = ocp.CheckpointManager(
-            self.directory,
-            options=ocp.CheckpointManagerOptions(max_to_keep=keep, enable_async_checkpointing=True, create=True),
+  def __init__(self, workdir: str, *, every: int, keep: int):
+    if every <= 0 or keep <= 0:
+      raise ValueError(
+        f'config.train.checkpoint_every={every} and keep_checkpoints={keep} must be > 0.'
+      )
+    self.directory = os.path.abspath(os.path.join(workdir, 'checkpoints'))
+    self._every = every
+    self._manager = ocp.CheckpointManager(
+      self.directory,
+      options=ocp.CheckpointManagerOptions(
+        max_to_keep=keep, enable_async_checkpointing=True, create=True
+      ),
+    )
+
+  def latest_step(self) -> int | None:
+    return self._manager.latest_step()
+
+  def save(self, step: int, state, meta: dict, *, force: bool = False) -> bool:
+    """Starts an asynchronous save of ``state`` at ``step`` if ``step`` is a multiple of ``every`` (or
+    ``force``); returns whether it did."""
+    if step % self._every and not force:
+      return False
+    return self._manager.save(
+      step,
+      args=ocp.args.Composite(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)),
+      force=True,
+    )
+
+  def restore(self, state_template):
+    """Restores ``(state, meta)`` from the newest readable checkpoint, with the shapes, dtypes and
+    shardings of ``state_template``.
+
+    A checkpoint that cannot be read (truncated or deleted files) is reported and the next older one is
+    tried; if none can be read, CheckpointError is raised — never a silent fresh start.
+    """
+    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, state_template)
+    failures = []
+    for step in sorted(self._manager.all_steps(), reverse=True):
+      try:
+        restored = self._manager.restore(
+          step,
+          args=ocp.args.Composite(
+            state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore()
+          ),
         )
+      except Exception as e:  # Orbax and TensorStore raise many types for damaged files.
+        logging.error(
+          'Checkpoint %s/%d is unreadable (%s: %s); trying an older one.',
+          self.directory,
+          step,
+          type(e).__name__,
+          str(e).splitlines()[0][:300],
+        )
+        failures.append(step)
+        continue
+      logging.info('Restored checkpoint %s/%d', self.directory, step)
+      self._set_aside(failures)
+      return restored.state, restored.meta
+    raise CheckpointError(
+      f'no readable checkpoint in {self.directory} (tried steps {failures}). Move the directory away to '
+      'start afresh, or restore it from a backup.'
+    )
 
-    def latest_step(self) -> int | None:
-        return self._manager.latest_step()
+  def _set_aside(self, steps):
+    """Moves unreadable checkpoints to ``checkpoints.damaged/`` (kept for inspection, out of the way of
+    the steps the resumed run will save again)."""
+    if not steps:
+      return
+    damaged = self.directory + '.damaged'
+    os.makedirs(damaged, exist_ok=True)
+    for step in steps:
+      target = os.path.join(damaged, f'{step}.{time.strftime("%Y%m%d-%H%M%S")}')
+      os.replace(os.path.join(self.directory, str(step)), target)
+      logging.warning('Moved unreadable checkpoint %d to %s', step, target)
+    self._manager.reload()
 
-    def save(self, step: int, state, meta: dict, *, force: bool = False) -> bool:
-        """Starts an asynchronous save of ``state`` at ``step`` if ``step`` is a multiple of ``every`` (or
-        ``force``); returns whether it did."""
-        if step % self._every and not force:
-            return False
-        return self._manager.save(
-            step, args=ocp.args.Composite(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)),
-            force=True)
+  def wait(self):
+    """Blocks until pending asynchronous saves are on disk."""
+    self._manager.wait_until_finished()
 
-    def restore(self, state_template):
-        """Restores ``(state, meta)`` from the newest readable checkpoint, with the shapes, dtypes and
-        shardings of ``state_template``.
-
-        A checkpoint that cannot be read (truncated or deleted files) is reported and the next older one is
-        tried; if none can be read, CheckpointError is raised — never a silent fresh start.
-        """
-        abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, state_template)
-        failures = []
-        for step in sorted(self._manager.all_steps(), reverse=True):
-            try:
-                restored = self._manager.restore(step, args=ocp.args.Composite(
-                    state=ocp.args.StandardRestore(abstract), meta=ocp.args.JsonRestore()))
-            except Exception as e:  # Orbax and TensorStore raise many types for damaged files.
-                logging.error("Checkpoint %s/%d is unreadable (%s: %s); trying an older one.",
-                              self.directory, step, type(e).__name__, str(e).splitlines()[0][:300])
-                failures.append(step)
-                continue
-            logging.info("Restored checkpoint %s/%d", self.directory, step)
-            self._set_aside(failures)
-            return restored.state, restored.meta
-        raise CheckpointError(
-            f"no readable checkpoint in {self.directory} (tried steps {failures}). Move the directory away to "
-            "start afresh, or restore it from a backup.")
-
-    def _set_aside(self, steps):
-        """Moves unreadable checkpoints to ``checkpoints.damaged/`` (kept for inspection, out of the way of
-        the steps the resumed run will save again)."""
-        if not steps:
-            return
-        damaged = self.directory + ".damaged"
-        os.makedirs(damaged, exist_ok=True)
-        for step in steps:
-            target = os.path.join(damaged, f"{step}.{time.strftime('%Y%m%d-%H%M%S')}")
-            os.replace(os.path.join(self.directory, str(step)), target)
-            logging.warning("Moved unreadable checkpoint %d to %s", step, target)
-        self._manager.reload()
-
-    def wait(self):
-        """Blocks until pending asynchronous saves are on disk."""
-        self._manager.wait_until_finished()
-
-    def close(self):
-        self._manager.close()
+  def close(self):
+    self._manager.close()

@@ -9,63 +9,86 @@ from ml_collections import ConfigDict
 
 # Fields that define what a checkpoint holds (shapes, optimizer state structure, data order). A run resumed
 # with any of them changed would crash inside orbax or silently train something else.
-IDENTITY_FIELDS = ("method.", "model.", "data.name", "data.source", "data.value_range", "train.batch_size",
-                   "train.seed")
+IDENTITY_FIELDS = (
+  'method.',
+  'model.',
+  'data.name',
+  'data.source',
+  'data.value_range',
+  'train.batch_size',
+  'train.seed',
+)
 
 
-def _flatten(tree: dict, prefix: str = "") -> dict[str, object]:
-    flat = {}
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = list(value) if isinstance(value, tuple) else value
-    return flat
+def _flatten(tree: dict, prefix: str = '') -> dict[str, object]:
+  flat = {}
+  for key, value in tree.items():
+    if isinstance(value, dict):
+      flat.update(_flatten(value, f'{prefix}{key}.'))
+    else:
+      flat[f'{prefix}{key}'] = list(value) if isinstance(value, tuple) else value
+  return flat
 
 
 def _is_identity(field: str) -> bool:
-    return any(field.startswith(p) if p.endswith(".") else field == p for p in IDENTITY_FIELDS) or (
-        field.startswith("optim.") and field.endswith(".name"))
+  return any(field.startswith(p) if p.endswith('.') else field == p for p in IDENTITY_FIELDS) or (
+    field.startswith('optim.') and field.endswith('.name')
+  )
 
 
 def validate(config: ConfigDict) -> None:
-    """Raises ValueError naming the field for values no run can use."""
-    t = config.train
-    positive = {"train.steps": t.steps, "train.batch_size": t.batch_size, "train.log_every": t.log_every,
-                "train.checkpoint_every": t.checkpoint_every, "train.keep_checkpoints": t.keep_checkpoints,
-                "train.sample_every": t.sample_every, "train.prefetch": t.prefetch,
-                "eval.batch_size": config.eval.batch_size, "eval.num_batches": config.eval.num_batches,
-                "sample.num": config.sample.num}
-    for name, value in positive.items():
-        if value <= 0:
-            raise ValueError(f"config.{name}={value} must be positive.")
-    if t.eval_every < 0:
-        raise ValueError(f"config.train.eval_every={t.eval_every} must be >= 0 (0 = only at the end).")
-    for player, optim in config.optim.items():
-        if optim.lr <= 0:
-            raise ValueError(f"config.optim.{player}.lr={optim.lr} must be positive.")
-    lo, hi = config.data.value_range
-    if not lo < hi:
-        raise ValueError(f"config.data.value_range={tuple(config.data.value_range)} must be (low, high), low < high.")
-    if config.method.get("n_critic", 1) < 1:
-        raise ValueError(f"config.method.n_critic={config.method.n_critic} must be >= 1.")
-    if not 0 <= config.method.get("ema_decay", 0.0) < 1:
-        raise ValueError(f"config.method.ema_decay={config.method.ema_decay} must be in [0, 1).")
+  """Raises ValueError naming the field for values no run can use."""
+  t = config.train
+  positive = {
+    'train.steps': t.steps,
+    'train.batch_size': t.batch_size,
+    'train.log_every': t.log_every,
+    'train.checkpoint_every': t.checkpoint_every,
+    'train.keep_checkpoints': t.keep_checkpoints,
+    'train.sample_every': t.sample_every,
+    'train.prefetch': t.prefetch,
+    'eval.batch_size': config.eval.batch_size,
+    'eval.num_batches': config.eval.num_batches,
+    'sample.num': config.sample.num,
+  }
+  for name, value in positive.items():
+    if value <= 0:
+      raise ValueError(f'config.{name}={value} must be positive.')
+  if t.eval_every < 0:
+    raise ValueError(f'config.train.eval_every={t.eval_every} must be >= 0 (0 = only at the end).')
+  for player, optim in config.optim.items():
+    if optim.lr <= 0:
+      raise ValueError(f'config.optim.{player}.lr={optim.lr} must be positive.')
+  lo, hi = config.data.value_range
+  if not lo < hi:
+    raise ValueError(
+      f'config.data.value_range={tuple(config.data.value_range)} must be (low, high), low < high.'
+    )
+  if config.method.get('n_critic', 1) < 1:
+    raise ValueError(f'config.method.n_critic={config.method.n_critic} must be >= 1.')
+  if not 0 <= config.method.get('ema_decay', 0.0) < 1:
+    raise ValueError(f'config.method.ema_decay={config.method.ema_decay} must be in [0, 1).')
 
 
 def check_resumable(config: ConfigDict, workdir: str) -> None:
-    """Raises ValueError with a field-by-field diff if ``workdir`` was trained with a different identity."""
-    path = os.path.join(workdir, "config.json")
-    if not os.path.exists(path):
-        return
-    with open(path) as f:
-        saved = _flatten(json.load(f))
-    current = _flatten(json.loads(config.to_json_best_effort()))
-    changed = sorted(field for field in set(saved) | set(current)
-                     if _is_identity(field) and saved.get(field) != current.get(field))
-    if changed:
-        diff = "\n".join(f"  {field}: {saved.get(field)!r} (checkpoint) -> {current.get(field)!r} (now)"
-                         for field in changed)
-        raise ValueError(
-            f"{workdir} holds checkpoints of a different run; these fields would change what the checkpoint "
-            f"means:\n{diff}\nUse a new --workdir, or set the fields back to resume.")
+  """Raises ValueError with a field-by-field diff if ``workdir`` was trained with a different identity."""
+  path = os.path.join(workdir, 'config.json')
+  if not os.path.exists(path):
+    return
+  with open(path) as f:
+    saved = _flatten(json.load(f))
+  current = _flatten(json.loads(config.to_json_best_effort()))
+  changed = sorted(
+    field
+    for field in set(saved) | set(current)
+    if _is_identity(field) and saved.get(field) != current.get(field)
+  )
+  if changed:
+    diff = '\n'.join(
+      f'  {field}: {saved.get(field)!r} (checkpoint) -> {current.get(field)!r} (now)'
+      for field in changed
+    )
+    raise ValueError(
+      f'{workdir} holds checkpoints of a different run; these fields would change what the checkpoint '
+      f'means:\n{diff}\nUse a new --workdir, or set the fields back to resume.'
+    )

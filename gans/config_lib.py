@@ -12,45 +12,53 @@ import runpy
 import ml_collections
 
 
-def optimizer(name: str = "adam", lr: float = 2e-4, b1: float = 0.5, b2: float = 0.999, eps: float = 1e-8,
-              weight_decay: float = 0.0, grad_clip: float = 0.0) -> ml_collections.ConfigDict:
-    """One player's optimizer (see ``gans.optim.make_optimizer``)."""
-    return ml_collections.ConfigDict(dict(name=name, lr=lr, b1=b1, b2=b2, eps=eps,
-                                          weight_decay=weight_decay, grad_clip=grad_clip))
+def optimizer(
+  name: str = 'adam',
+  lr: float = 2e-4,
+  b1: float = 0.5,
+  b2: float = 0.999,
+  eps: float = 1e-8,
+  weight_decay: float = 0.0,
+  grad_clip: float = 0.0,
+) -> ml_collections.ConfigDict:
+  """One player's optimizer (see ``gans.optim.make_optimizer``)."""
+  return ml_collections.ConfigDict(
+    dict(name=name, lr=lr, b1=b1, b2=b2, eps=eps, weight_decay=weight_decay, grad_clip=grad_clip)
+  )
 
 
 def base_config(method: str) -> ml_collections.ConfigDict:
-    """Defaults shared by every recipe; the recipe fills in ``model``, ``loss`` and ``optim``."""
-    c = ml_collections.ConfigDict()
-    c.method = dict(name=method, n_critic=1, ema_decay=0.0)
-    c.data = dict(
-        name="fashion_mnist",  # IDX builder config (fashion_mnist | mnist) or TFDS catalogue name.
-        source="idx",          # idx (local IDX files) | tfds (catalogue, needs internet once).
-        source_dir="",         # IDX directory; '' = $GANS_DATA_DIR or Debian's Fashion-MNIST.
-        tfds_dir="",           # Where TFDS keeps prepared data; '' = $TFDS_DATA_DIR or ~/tensorflow_datasets.
-        value_range=(0.0, 1.0),  # Pixels are scaled to this range; generators output it.
-    )
-    c.model = dict(dtype="float32")
-    c.loss = dict()
-    c.optim = dict()
-    c.train = dict(
-        steps=10_000,
-        batch_size=128,        # Global batch, split over all devices and hosts.
-        seed=0,
-        log_every=200,
-        checkpoint_every=2_000,
-        keep_checkpoints=3,
-        sample_every=2_000,
-        eval_every=0,          # 0 = only at the end of training.
-        prefetch=2,            # Batches placed on the devices ahead of the step.
-        nonfinite="stop",      # Divergence guard: stop (halt, keep the last good checkpoint) | skip (drop bad updates).
-    )
-    c.eval = dict(split="test", batch_size=500, num_batches=4, seed=1)
-    c.sample = dict(num=64, seed=0)
-    return c
+  """Defaults shared by every recipe; the recipe fills in ``model``, ``loss`` and ``optim``."""
+  c = ml_collections.ConfigDict()
+  c.method = dict(name=method, n_critic=1, ema_decay=0.0)
+  c.data = dict(
+    name='fashion_mnist',  # IDX builder config (fashion_mnist | mnist) or TFDS catalogue name.
+    source='idx',  # idx (local IDX files) | tfds (catalogue, needs internet once).
+    source_dir='',  # IDX directory; '' = $GANS_DATA_DIR or Debian's Fashion-MNIST.
+    tfds_dir='',  # Where TFDS keeps prepared data; '' = $TFDS_DATA_DIR or ~/tensorflow_datasets.
+    value_range=(0.0, 1.0),  # Pixels are scaled to this range; generators output it.
+  )
+  c.model = dict(dtype='float32')
+  c.loss = dict()
+  c.optim = dict()
+  c.train = dict(
+    steps=10_000,
+    batch_size=128,  # Global batch, split over all devices and hosts.
+    seed=0,
+    log_every=200,
+    checkpoint_every=2_000,
+    keep_checkpoints=3,
+    sample_every=2_000,
+    eval_every=0,  # 0 = only at the end of training.
+    prefetch=2,  # Batches placed on the devices ahead of the step.
+    nonfinite='stop',  # Divergence guard: stop (halt, keep the last good checkpoint) | skip (drop bad updates).
+  )
+  c.eval = dict(split='test', batch_size=500, num_batches=4, seed=1)
+  c.sample = dict(num=64, seed=0)
+  return c
 
 
 def load_recipe(path: str, arg: str | None = None) -> ml_collections.ConfigDict:
-    """``get_config([arg])`` of the recipe file at ``path``, as ``--config=path[:arg]`` would load it."""
-    get_config = runpy.run_path(path)["get_config"]
-    return get_config() if arg is None else get_config(arg)
+  """``get_config([arg])`` of the recipe file at ``path``, as ``--config=path[:arg]`` would load it."""
+  get_config = runpy.run_path(path)['get_config']
+  return get_config() if arg is None else get_config(arg)

@@ -20,91 +20,106 @@ from ml_collections import config_flags
 from gans import parallel, train
 
 FLAGS = flags.FLAGS
-config_flags.DEFINE_config_file("config", None, "Recipe file, e.g. configs/vae.py.", lock_config=True)
-flags.DEFINE_string("workdir", None, "Run directory (default: runs/<config name>).")
-flags.DEFINE_enum("mode", "train", ["train", "eval", "sample"], "What to do with the recipe.")
-flags.DEFINE_string("coordinator_address", None, "host:port of process 0, for a multi-process run.")
-flags.DEFINE_integer("num_processes", None, "Number of processes of a multi-process run.")
-flags.DEFINE_integer("process_id", None, "This process's index in a multi-process run.")
-flags.DEFINE_bool("auto_distributed", False, "Join a multi-process run by cluster auto-detection "
-                  "(TPU pods, SLURM): jax.distributed.initialize() with no arguments.")
-flags.DEFINE_bool("library_logs", False, "Also show INFO logs of orbax, TFDS and other libraries.")
-flags.mark_flags_as_required(["config"])
+config_flags.DEFINE_config_file(
+  'config', None, 'Recipe file, e.g. configs/vae.py.', lock_config=True
+)
+flags.DEFINE_string('workdir', None, 'Run directory (default: runs/<config name>).')
+flags.DEFINE_enum('mode', 'train', ['train', 'eval', 'sample'], 'What to do with the recipe.')
+flags.DEFINE_string('coordinator_address', None, 'host:port of process 0, for a multi-process run.')
+flags.DEFINE_integer('num_processes', None, 'Number of processes of a multi-process run.')
+flags.DEFINE_integer('process_id', None, "This process's index in a multi-process run.")
+flags.DEFINE_bool(
+  'auto_distributed',
+  False,
+  'Join a multi-process run by cluster auto-detection '
+  '(TPU pods, SLURM): jax.distributed.initialize() with no arguments.',
+)
+flags.DEFINE_bool('library_logs', False, 'Also show INFO logs of orbax, TFDS and other libraries.')
+flags.mark_flags_as_required(['config'])
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
 def _only_own_info_logs(record) -> bool:
-    """Keeps warnings from everyone but INFO lines only from this package (orbax logs every file it writes)."""
-    return record.levelno >= std_logging.WARNING or record.pathname.startswith(_PACKAGE_DIR)
+  """Keeps warnings from everyone but INFO lines only from this package (orbax logs every file it writes)."""
+  return record.levelno >= std_logging.WARNING or record.pathname.startswith(_PACKAGE_DIR)
 
 
 def default_workdir(config_path: str) -> str:
-    """``configs/vae.py`` -> ``runs/vae`` (an argument after ``:`` is dropped)."""
-    return os.path.join("runs", os.path.splitext(os.path.basename(config_path.split(":")[0]))[0])
+  """``configs/vae.py`` -> ``runs/vae`` (an argument after ``:`` is dropped)."""
+  return os.path.join('runs', os.path.splitext(os.path.basename(config_path.split(':')[0]))[0])
 
 
 def sample(config, workdir: str) -> str:
-    """Draws ``config.sample.num`` images from the latest checkpoint into one PNG; returns its path."""
-    experiment = train.Experiment(config, workdir)
-    if experiment.checkpointer.latest_step() is None:
-        raise FileNotFoundError(f"no checkpoint in {experiment.checkpointer.directory}; train first with "
-                                f"python -m gans.main --config=... --workdir={workdir}")
-    step = experiment.restore()
-    images = experiment.generate(config.sample.num, config.sample.seed)
-    grid = train.visualize.image_grid(train.visualize.to_uint8(parallel.to_host(images), config.data.value_range))
-    path = os.path.join(workdir, "samples", f"sample_step{step:07d}_seed{config.sample.seed}.png")
-    if experiment.is_writer:
-        train.visualize.save_png(path, grid)
-    return path
+  """Draws ``config.sample.num`` images from the latest checkpoint into one PNG; returns its path."""
+  experiment = train.Experiment(config, workdir)
+  if experiment.checkpointer.latest_step() is None:
+    raise FileNotFoundError(
+      f'no checkpoint in {experiment.checkpointer.directory}; train first with '
+      f'python -m gans.main --config=... --workdir={workdir}'
+    )
+  step = experiment.restore()
+  images = experiment.generate(config.sample.num, config.sample.seed)
+  grid = train.visualize.image_grid(
+    train.visualize.to_uint8(parallel.to_host(images), config.data.value_range)
+  )
+  path = os.path.join(workdir, 'samples', f'sample_step{step:07d}_seed{config.sample.seed}.png')
+  if experiment.is_writer:
+    train.visualize.save_png(path, grid)
+  return path
 
 
 def evaluate(config, workdir: str) -> str:
-    """Evaluates the latest checkpoint into ``workdir/eval/metrics.json``; returns its path."""
-    experiment = train.Experiment(config, workdir)
-    if experiment.checkpointer.latest_step() is None:
-        raise FileNotFoundError(f"no checkpoint in {experiment.checkpointer.directory} to evaluate.")
-    step = experiment.restore()
-    metrics = {"step": step, **experiment.evaluate()}
-    path = os.path.join(workdir, "eval", "metrics.json")
-    if experiment.is_writer:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w") as f:
-            json.dump(metrics, f, indent=2)
-    return path
+  """Evaluates the latest checkpoint into ``workdir/eval/metrics.json``; returns its path."""
+  experiment = train.Experiment(config, workdir)
+  if experiment.checkpointer.latest_step() is None:
+    raise FileNotFoundError(f'no checkpoint in {experiment.checkpointer.directory} to evaluate.')
+  step = experiment.restore()
+  metrics = {'step': step, **experiment.evaluate()}
+  path = os.path.join(workdir, 'eval', 'metrics.json')
+  if experiment.is_writer:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'w') as f:
+      json.dump(metrics, f, indent=2)
+  return path
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    if not FLAGS.library_logs:
-        logging.get_absl_handler().python_handler.addFilter(_only_own_info_logs)
-    config = FLAGS.config
-    workdir = FLAGS.workdir or default_workdir(config_flags.get_config_filename(FLAGS["config"]))
-    parallel.initialize_distributed(coordinator_address=FLAGS.coordinator_address,
-                                    num_processes=FLAGS.num_processes, process_id=FLAGS.process_id,
-                                    auto=FLAGS.auto_distributed)
-    parallel.log_layout()
-    logging.info("Mode %s, workdir %s", FLAGS.mode, workdir)
-    if FLAGS.mode == "train":
-        train.train_and_evaluate(config, workdir)
-    elif FLAGS.mode == "sample":
-        logging.info("Wrote %s", sample(config, workdir))
-    else:
-        logging.info("Wrote %s", evaluate(config, workdir))
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
+  if not FLAGS.library_logs:
+    logging.get_absl_handler().python_handler.addFilter(_only_own_info_logs)
+  config = FLAGS.config
+  workdir = FLAGS.workdir or default_workdir(config_flags.get_config_filename(FLAGS['config']))
+  parallel.initialize_distributed(
+    coordinator_address=FLAGS.coordinator_address,
+    num_processes=FLAGS.num_processes,
+    process_id=FLAGS.process_id,
+    auto=FLAGS.auto_distributed,
+  )
+  parallel.log_layout()
+  logging.info('Mode %s, workdir %s', FLAGS.mode, workdir)
+  if FLAGS.mode == 'train':
+    train.train_and_evaluate(config, workdir)
+  elif FLAGS.mode == 'sample':
+    logging.info('Wrote %s', sample(config, workdir))
+  else:
+    logging.info('Wrote %s', evaluate(config, workdir))
 
 
 def parse_flags(argv: list[str]) -> list[str]:
-    """absl's parsing, with an unknown ``--config.*`` field reported in one line instead of a traceback."""
-    try:
-        return FLAGS(argv)
-    except flags.Error as e:
-        sys.exit(f"FATAL Flags parsing error: {e}\nPass --helpshort or --helpfull to see help on flags.")
-    except (AttributeError, KeyError) as e:
-        overrides = " ".join(arg for arg in argv if arg.startswith("--config."))
-        hint = " ".join(str(e).encode().decode("unicode_escape").replace("'", "").split())
-        sys.exit(f"FATAL config error: unknown config field in {overrides}: {hint}")
+  """absl's parsing, with an unknown ``--config.*`` field reported in one line instead of a traceback."""
+  try:
+    return FLAGS(argv)
+  except flags.Error as e:
+    sys.exit(
+      f'FATAL Flags parsing error: {e}\nPass --helpshort or --helpfull to see help on flags.'
+    )
+  except (AttributeError, KeyError) as e:
+    overrides = ' '.join(arg for arg in argv if arg.startswith('--config.'))
+    hint = ' '.join(str(e).encode().decode('unicode_escape').replace("'", '').split())
+    sys.exit(f'FATAL config error: unknown config field in {overrides}: {hint}')
 
 
-if __name__ == "__main__":
-    app.run(main, flags_parser=parse_flags)
+if __name__ == '__main__':
+  app.run(main, flags_parser=parse_flags)

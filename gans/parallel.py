@@ -8,60 +8,71 @@ global batch, whatever the number of devices.
 
 from __future__ import annotations
 
-import jax
-import numpy as np
 from absl import logging
-from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+import jax
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
+import numpy as np
 
-DATA_AXIS = "data"
+DATA_AXIS = 'data'
 
 
 def make_mesh() -> Mesh:
-    """A 1-D mesh over all devices of all processes."""
-    return Mesh(np.asarray(jax.devices()), (DATA_AXIS,))
+  """A 1-D mesh over all devices of all processes."""
+  return Mesh(np.asarray(jax.devices()), (DATA_AXIS,))
 
 
 def replicated(mesh: Mesh) -> NamedSharding:
-    return NamedSharding(mesh, P())
+  return NamedSharding(mesh, P())
 
 
 def batch_sharding(mesh: Mesh, stacked: bool = False) -> NamedSharding:
-    """Splits ``[B, ...]`` (or ``[k, B, ...]`` when ``stacked``) over the data axis."""
-    return NamedSharding(mesh, P(None, DATA_AXIS) if stacked else P(DATA_AXIS))
+  """Splits ``[B, ...]`` (or ``[k, B, ...]`` when ``stacked``) over the data axis."""
+  return NamedSharding(mesh, P(None, DATA_AXIS) if stacked else P(DATA_AXIS))
 
 
 def local_batch_size(global_batch_size: int) -> int:
-    """This process's share of the global batch; checks that it divides over devices and processes."""
-    devices = jax.device_count()
-    if global_batch_size % devices:
-        raise ValueError(
-            f"config.train.batch_size={global_batch_size} is not divisible by the {devices} devices; "
-            f"use a multiple of {devices}.")
-    return global_batch_size // jax.process_count()
+  """This process's share of the global batch; checks that it divides over devices and processes."""
+  devices = jax.device_count()
+  if global_batch_size % devices:
+    raise ValueError(
+      f'config.train.batch_size={global_batch_size} is not divisible by the {devices} devices; '
+      f'use a multiple of {devices}.'
+    )
+  return global_batch_size // jax.process_count()
 
 
 def to_host(tree):
-    """Copies replicated arrays to numpy. Works on several processes, where a global array is not fully
-    addressable but each process holds a complete replica."""
-    return jax.tree.map(lambda x: np.asarray(x.addressable_data(0)) if isinstance(x, jax.Array) else x, tree)
+  """Copies replicated arrays to numpy. Works on several processes, where a global array is not fully
+  addressable but each process holds a complete replica."""
+  return jax.tree.map(
+    lambda x: np.asarray(x.addressable_data(0)) if isinstance(x, jax.Array) else x, tree
+  )
 
 
-def initialize_distributed(*, coordinator_address: str | None, num_processes: int | None,
-                           process_id: int | None, auto: bool) -> None:
-    """Joins a multi-process JAX job: explicitly (coordinator, count, id) or by cluster auto-detection
-    (TPU pods, SLURM). On CPU, cross-process collectives use gloo."""
-    if not (coordinator_address or auto):
-        return
-    jax.config.update("jax_cpu_collectives_implementation", "gloo")  # Used only by the CPU backend.
-    if auto:
-        jax.distributed.initialize()
-    else:
-        jax.distributed.initialize(coordinator_address=coordinator_address, num_processes=num_processes,
-                                   process_id=process_id)
+def initialize_distributed(
+  *, coordinator_address: str | None, num_processes: int | None, process_id: int | None, auto: bool
+) -> None:
+  """Joins a multi-process JAX job: explicitly (coordinator, count, id) or by cluster auto-detection
+  (TPU pods, SLURM). On CPU, cross-process collectives use gloo."""
+  if not (coordinator_address or auto):
+    return
+  jax.config.update('jax_cpu_collectives_implementation', 'gloo')  # Used only by the CPU backend.
+  if auto:
+    jax.distributed.initialize()
+  else:
+    jax.distributed.initialize(
+      coordinator_address=coordinator_address, num_processes=num_processes, process_id=process_id
+    )
 
 
 def log_layout() -> None:
-    logging.info(
-        "JAX process %d of %d, backend %s: %d local of %d global devices (%s)",
-        jax.process_index(), jax.process_count(), jax.default_backend(), jax.local_device_count(),
-        jax.device_count(), ", ".join(str(d) for d in jax.local_devices()))
+  logging.info(
+    'JAX process %d of %d, backend %s: %d local of %d global devices (%s)',
+    jax.process_index(),
+    jax.process_count(),
+    jax.default_backend(),
+    jax.local_device_count(),
+    jax.device_count(),
+    ', '.join(str(d) for d in jax.local_devices()),
+  )

@@ -9,225 +9,274 @@ from __future__ import annotations
 import os
 import time
 
+from absl import logging
 import jax
 import jax.numpy as jnp
 import numpy as np
-from absl import logging
 
 from gans import checkpoint, config_guard, guard, methods, parallel, preemption, visualize
 from gans.data import datasets, input_pipeline
 
 
 def normalize(batch: dict, value_range) -> dict:
-    """uint8 pixels -> float32 in ``value_range``; runs inside the jitted step."""
-    lo, hi = value_range
-    return {**batch, "image": lo + (hi - lo) / 255.0 * batch["image"].astype(jnp.float32)}
+  """uint8 pixels -> float32 in ``value_range``; runs inside the jitted step."""
+  lo, hi = value_range
+  return {**batch, 'image': lo + (hi - lo) / 255.0 * batch['image'].astype(jnp.float32)}
 
 
 class Experiment:
-    """What every mode needs: the mesh, the data, the method and a state placed on the devices."""
+  """What every mode needs: the mesh, the data, the method and a state placed on the devices."""
 
-    def __init__(self, config, workdir: str):
-        self.config = config
-        self.workdir = workdir
-        self.mesh = parallel.make_mesh()
-        self.replicated = parallel.replicated(self.mesh)
-        self._splits = {"train": datasets.load_split(config.data, "train")}
-        self.train_split = self._splits["train"]
-        self.method = methods.create(config, self.train_split.images.shape[1:], self.train_split.num_classes)
-        self.checkpointer = checkpoint.Checkpointer(workdir, every=config.train.checkpoint_every,
-                                                    keep=config.train.keep_checkpoints)
-        example = normalize({"image": self.train_split.images[:2], "label": self.train_split.labels[:2]},
-                            config.data.value_range)
-        init = jax.jit(self.method.init, out_shardings=self.replicated)
-        self.state = init(jax.random.PRNGKey(config.train.seed), example)
-        self.is_writer = jax.process_index() == 0
+  def __init__(self, config, workdir: str):
+    self.config = config
+    self.workdir = workdir
+    self.mesh = parallel.make_mesh()
+    self.replicated = parallel.replicated(self.mesh)
+    self._splits = {'train': datasets.load_split(config.data, 'train')}
+    self.train_split = self._splits['train']
+    self.method = methods.create(
+      config, self.train_split.images.shape[1:], self.train_split.num_classes
+    )
+    self.checkpointer = checkpoint.Checkpointer(
+      workdir, every=config.train.checkpoint_every, keep=config.train.keep_checkpoints
+    )
+    example = normalize(
+      {'image': self.train_split.images[:2], 'label': self.train_split.labels[:2]},
+      config.data.value_range,
+    )
+    init = jax.jit(self.method.init, out_shardings=self.replicated)
+    self.state = init(jax.random.PRNGKey(config.train.seed), example)
+    self.is_writer = jax.process_index() == 0
 
-    def restore(self) -> int:
-        """Loads the latest checkpoint if there is one; returns the step to continue from."""
-        if self.checkpointer.latest_step() is None:
-            return 0
-        self.state, meta = self.checkpointer.restore(self.state)
-        return int(meta["step"])
+  def restore(self) -> int:
+    """Loads the latest checkpoint if there is one; returns the step to continue from."""
+    if self.checkpointer.latest_step() is None:
+      return 0
+    self.state, meta = self.checkpointer.restore(self.state)
+    return int(meta['step'])
 
-    def generate(self, num: int, seed: int):
-        rng = jax.random.PRNGKey(seed)
-        generate = jax.jit(self.method.generate, static_argnums=2, out_shardings=self.replicated)
-        return generate(self.state, rng, num)
+  def generate(self, num: int, seed: int):
+    rng = jax.random.PRNGKey(seed)
+    generate = jax.jit(self.method.generate, static_argnums=2, out_shardings=self.replicated)
+    return generate(self.state, rng, num)
 
-    def split(self, name: str) -> datasets.Split:
-        """A data split, loaded once."""
-        if name not in self._splits:
-            self._splits[name] = datasets.load_split(self.config.data, name)
-        return self._splits[name]
+  def split(self, name: str) -> datasets.Split:
+    """A data split, loaded once."""
+    if name not in self._splits:
+      self._splits[name] = datasets.load_split(self.config.data, name)
+    return self._splits[name]
 
-    def _test_batches(self, split: str, batch_size: int, num_batches: int):
-        """The first ``num_batches`` × ``batch_size`` examples of ``split``, in order, sharded."""
-        data = self.split(split)
-        num_batches = min(num_batches, len(data.images) // batch_size)
-        local = parallel.local_batch_size(batch_size)
-        sharding = parallel.batch_sharding(self.mesh)
-        for b in range(num_batches):
-            start = b * batch_size + jax.process_index() * local
-            rows = slice(start, start + local)
-            yield jax.tree.map(lambda x: jax.make_array_from_process_local_data(sharding, x),
-                               {"image": data.images[rows], "label": data.labels[rows]})
+  def _test_batches(self, split: str, batch_size: int, num_batches: int):
+    """The first ``num_batches`` × ``batch_size`` examples of ``split``, in order, sharded."""
+    data = self.split(split)
+    num_batches = min(num_batches, len(data.images) // batch_size)
+    local = parallel.local_batch_size(batch_size)
+    sharding = parallel.batch_sharding(self.mesh)
+    for b in range(num_batches):
+      start = b * batch_size + jax.process_index() * local
+      rows = slice(start, start + local)
+      yield jax.tree.map(
+        lambda x: jax.make_array_from_process_local_data(sharding, x),
+        {'image': data.images[rows], 'label': data.labels[rows]},
+      )
 
-    def evaluate(self) -> dict[str, float]:
-        """Means of the method's ``eval_step`` metrics over the configured evaluation batches."""
-        cfg = self.config.eval
-        eval_step = jax.jit(lambda state, batch, rng: self.method.eval_step(
-            state, normalize(batch, self.config.data.value_range), rng), out_shardings=self.replicated)
-        rng = jax.random.PRNGKey(cfg.seed)
-        totals = [eval_step(self.state, batch, jax.random.fold_in(rng, b))
-                  for b, batch in enumerate(self._test_batches(cfg.split, cfg.batch_size, cfg.num_batches))]
-        totals = parallel.to_host(totals)
-        return {name: float(np.mean([t[name] for t in totals])) for name in totals[0]}
+  def evaluate(self) -> dict[str, float]:
+    """Means of the method's ``eval_step`` metrics over the configured evaluation batches."""
+    cfg = self.config.eval
+    eval_step = jax.jit(
+      lambda state, batch, rng: self.method.eval_step(
+        state, normalize(batch, self.config.data.value_range), rng
+      ),
+      out_shardings=self.replicated,
+    )
+    rng = jax.random.PRNGKey(cfg.seed)
+    totals = [
+      eval_step(self.state, batch, jax.random.fold_in(rng, b))
+      for b, batch in enumerate(self._test_batches(cfg.split, cfg.batch_size, cfg.num_batches))
+    ]
+    totals = parallel.to_host(totals)
+    return {name: float(np.mean([t[name] for t in totals])) for name in totals[0]}
 
-    def figures(self) -> dict[str, np.ndarray]:
-        """The sample grid (fixed noise) and the method's own figures, as uint8 pictures."""
-        value_range = self.config.data.value_range
-        pictures = {"samples": self.generate(self.config.sample.num, self.config.sample.seed)}
-        batch = next(self._test_batches(self.config.eval.split, 16 * jax.device_count(), 1))
-        figures = jax.jit(lambda state, batch, rng: self.method.figures(state, normalize(batch, value_range), rng),
-                          out_shardings=self.replicated)(self.state, batch, jax.random.PRNGKey(0))
-        pictures.update(figures)
-        return {name: visualize.image_grid(visualize.to_uint8(images, value_range))
-                for name, images in parallel.to_host(pictures).items()}
+  def figures(self) -> dict[str, np.ndarray]:
+    """The sample grid (fixed noise) and the method's own figures, as uint8 pictures."""
+    value_range = self.config.data.value_range
+    pictures = {'samples': self.generate(self.config.sample.num, self.config.sample.seed)}
+    batch = next(self._test_batches(self.config.eval.split, 16 * jax.device_count(), 1))
+    figures = jax.jit(
+      lambda state, batch, rng: self.method.figures(state, normalize(batch, value_range), rng),
+      out_shardings=self.replicated,
+    )(self.state, batch, jax.random.PRNGKey(0))
+    pictures.update(figures)
+    return {
+      name: visualize.image_grid(visualize.to_uint8(images, value_range))
+      for name, images in parallel.to_host(pictures).items()
+    }
 
 
 def write_figures(experiment: Experiment, step: int, writer=None) -> None:
-    """Computes the figures on every process (they are collective), writes them from process 0."""
-    figures = experiment.figures()
-    if not experiment.is_writer:
-        return
-    for name, grid in figures.items():
-        visualize.save_png(os.path.join(experiment.workdir, "samples", f"{name}_{step:07d}.png"), grid)
-        if writer is not None:
-            writer.add_image(name, grid, step, dataformats="HWC")
+  """Computes the figures on every process (they are collective), writes them from process 0."""
+  figures = experiment.figures()
+  if not experiment.is_writer:
+    return
+  for name, grid in figures.items():
+    visualize.save_png(os.path.join(experiment.workdir, 'samples', f'{name}_{step:07d}.png'), grid)
+    if writer is not None:
+      writer.add_image(name, grid, step, dataformats='HWC')
 
 
 def _format_duration(seconds: float) -> str:
-    minutes, seconds = divmod(int(seconds), 60)
-    return f"{minutes // 60}:{minutes % 60:02d}:{seconds:02d}"
+  minutes, seconds = divmod(int(seconds), 60)
+  return f'{minutes // 60}:{minutes % 60:02d}:{seconds:02d}'
 
 
 class _Logger:
-    """Console lines and TensorBoard scalars; metrics stay on the device until a log step."""
+  """Console lines and TensorBoard scalars; metrics stay on the device until a log step."""
 
-    def __init__(self, writer, total_steps: int, start_step: int):
-        self.writer, self.total_steps = writer, total_steps
-        self._history, self._since, self._since_step = [], time.perf_counter(), start_step
+  def __init__(self, writer, total_steps: int, start_step: int):
+    self.writer, self.total_steps = writer, total_steps
+    self._history, self._since, self._since_step = [], time.perf_counter(), start_step
 
-    def append(self, metrics):
-        self._history.append(metrics)
+  def append(self, metrics):
+    self._history.append(metrics)
 
-    def flush(self, step: int, health: dict) -> None:
-        stacked = parallel.to_host(jax.tree.map(lambda *xs: jnp.stack(xs), *self._history))
-        means = {name: float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
-                 for name, values in stacked.items()}
-        self._history = []
-        now = time.perf_counter()
-        rate = (step - self._since_step) / (now - self._since)
-        self._since, self._since_step = now, step
-        skipped = int(parallel.to_host(health["skipped"]))
-        logging.info("step %d/%d | %.1f steps/s | ETA %s | %s%s", step, self.total_steps, rate,
-                     _format_duration((self.total_steps - step) / rate),
-                     " ".join(f"{k} {v:.4f}" for k, v in sorted(means.items())),
-                     f" | {skipped} non-finite steps skipped" if skipped else "")
-        if self.writer is not None:
-            for name, value in {**means, "steps_per_second": rate, "skipped_steps": skipped}.items():
-                self.writer.add_scalar(f"train/{name}", value, step)
+  def flush(self, step: int, health: dict) -> None:
+    stacked = parallel.to_host(jax.tree.map(lambda *xs: jnp.stack(xs), *self._history))
+    means = {
+      name: float(np.nanmean(values)) if np.isfinite(values).any() else float('nan')
+      for name, values in stacked.items()
+    }
+    self._history = []
+    now = time.perf_counter()
+    rate = (step - self._since_step) / (now - self._since)
+    self._since, self._since_step = now, step
+    skipped = int(parallel.to_host(health['skipped']))
+    logging.info(
+      'step %d/%d | %.1f steps/s | ETA %s | %s%s',
+      step,
+      self.total_steps,
+      rate,
+      _format_duration((self.total_steps - step) / rate),
+      ' '.join(f'{k} {v:.4f}' for k, v in sorted(means.items())),
+      f' | {skipped} non-finite steps skipped' if skipped else '',
+    )
+    if self.writer is not None:
+      for name, value in {**means, 'steps_per_second': rate, 'skipped_steps': skipped}.items():
+        self.writer.add_scalar(f'train/{name}', value, step)
 
-    def eval(self, results: dict[str, float], step: int) -> None:
-        logging.info("eval at step %d | %s", step, " ".join(f"{k} {v:.4f}" for k, v in sorted(results.items())))
-        if self.writer is not None:
-            for name, value in results.items():
-                self.writer.add_scalar(f"eval/{name}", value, step)
+  def eval(self, results: dict[str, float], step: int) -> None:
+    logging.info(
+      'eval at step %d | %s', step, ' '.join(f'{k} {v:.4f}' for k, v in sorted(results.items()))
+    )
+    if self.writer is not None:
+      for name, value in results.items():
+        self.writer.add_scalar(f'eval/{name}', value, step)
 
 
 def _start_writer(config, workdir: str):
-    """Process 0 records the resolved config and opens TensorBoard; other processes write nothing."""
-    if jax.process_index() != 0:
-        return None
-    os.makedirs(workdir, exist_ok=True)
-    tmp = os.path.join(workdir, "config.json.tmp")
-    with open(tmp, "w") as f:
-        f.write(config.to_json_best_effort(indent=2))
-    os.replace(tmp, os.path.join(workdir, "config.json"))
-    from tensorboardX import SummaryWriter  # Local import: only the writing process needs it.
-    return SummaryWriter(os.path.join(workdir, "tensorboard"))
+  """Process 0 records the resolved config and opens TensorBoard; other processes write nothing."""
+  if jax.process_index() != 0:
+    return None
+  os.makedirs(workdir, exist_ok=True)
+  tmp = os.path.join(workdir, 'config.json.tmp')
+  with open(tmp, 'w') as f:
+    f.write(config.to_json_best_effort(indent=2))
+  os.replace(tmp, os.path.join(workdir, 'config.json'))
+  from tensorboardX import SummaryWriter  # Local import: only the writing process needs it.
+
+  return SummaryWriter(os.path.join(workdir, 'tensorboard'))
 
 
 def train_and_evaluate(config, workdir: str) -> dict[str, float] | None:
-    """Trains ``config`` in ``workdir``, resuming from its latest checkpoint.
+  """Trains ``config`` in ``workdir``, resuming from its latest checkpoint.
 
-    Returns the final evaluation metrics, or None when stopped early by SIGTERM/SIGINT (after checkpointing).
-    """
-    config_guard.validate(config)
-    config_guard.check_resumable(config, workdir)
-    experiment = Experiment(config, workdir)
-    method, cfg, checkpointer = experiment.method, config.train, experiment.checkpointer
-    start_step = experiment.restore()
-    writer = _start_writer(config, workdir)
-    batches = input_pipeline.BatchIterator(
-        {"image": experiment.train_split.images, "label": experiment.train_split.labels},
-        global_batch_size=cfg.batch_size, seed=cfg.seed, mesh=experiment.mesh, start_step=start_step,
-        stack=method.batches_per_step, prefetch=cfg.prefetch)
-    logging.info("Training %s from step %d to %d (%d batches per epoch)", config.method.name, start_step,
-                 cfg.steps, batches.batches_per_epoch)
+  Returns the final evaluation metrics, or None when stopped early by SIGTERM/SIGINT (after checkpointing).
+  """
+  config_guard.validate(config)
+  config_guard.check_resumable(config, workdir)
+  experiment = Experiment(config, workdir)
+  method, cfg, checkpointer = experiment.method, config.train, experiment.checkpointer
+  start_step = experiment.restore()
+  writer = _start_writer(config, workdir)
+  batches = input_pipeline.BatchIterator(
+    {'image': experiment.train_split.images, 'label': experiment.train_split.labels},
+    global_batch_size=cfg.batch_size,
+    seed=cfg.seed,
+    mesh=experiment.mesh,
+    start_step=start_step,
+    stack=method.batches_per_step,
+    prefetch=cfg.prefetch,
+  )
+  logging.info(
+    'Training %s from step %d to %d (%d batches per epoch)',
+    config.method.name,
+    start_step,
+    cfg.steps,
+    batches.batches_per_epoch,
+  )
 
-    def step_fn(state, batch):
-        return method.train_step(state, normalize(batch, config.data.value_range))
+  def step_fn(state, batch):
+    return method.train_step(state, normalize(batch, config.data.value_range))
 
-    batch = next(batches)
-    t0 = time.perf_counter()
-    train_step = jax.jit(guard.guarded(step_fn, cfg.nonfinite),
-                         in_shardings=(experiment.replicated, batch["image"].sharding),
-                         out_shardings=experiment.replicated, donate_argnums=0
-                         ).lower(experiment.state, batch).compile()
-    logging.info("Compiled the train step in %.1f s", time.perf_counter() - t0)
-    metric_names = jax.eval_shape(step_fn, experiment.state, batch)[1].keys()
+  batch = next(batches)
+  t0 = time.perf_counter()
+  train_step = (
+    jax.jit(
+      guard.guarded(step_fn, cfg.nonfinite),
+      in_shardings=(experiment.replicated, batch['image'].sharding),
+      out_shardings=experiment.replicated,
+      donate_argnums=0,
+    )
+    .lower(experiment.state, batch)
+    .compile()
+  )
+  logging.info('Compiled the train step in %.1f s', time.perf_counter() - t0)
+  metric_names = jax.eval_shape(step_fn, experiment.state, batch)[1].keys()
 
-    def save(step, state, force=False):
-        """Checkpoints unless the state diverged since the last check (then raises, keeping older ones)."""
-        if force or step % cfg.checkpoint_every == 0:
-            guard.raise_if_diverged(state.health, metric_names, checkpointer.latest_step())
-            checkpointer.save(step, state, {"step": step, "seed": cfg.seed,
-                                            "batches_consumed": step * method.batches_per_step}, force=force)
+  def save(step, state, force=False):
+    """Checkpoints unless the state diverged since the last check (then raises, keeping older ones)."""
+    if force or step % cfg.checkpoint_every == 0:
+      guard.raise_if_diverged(state.health, metric_names, checkpointer.latest_step())
+      checkpointer.save(
+        step,
+        state,
+        {'step': step, 'seed': cfg.seed, 'batches_consumed': step * method.batches_per_step},
+        force=force,
+      )
 
-    log = _Logger(writer, cfg.steps, start_step)
-    state = experiment.state
-    try:
-        with preemption.Preemption() as preempt:
-            for step in range(start_step + 1, cfg.steps + 1):
-                state, metrics = train_step(state, batch)
-                log.append(metrics)
-                if step < cfg.steps:
-                    batch = next(batches)
-                if step % cfg.log_every == 0 or step == cfg.steps:
-                    guard.raise_if_diverged(state.health, metric_names, checkpointer.latest_step())
-                    log.flush(step, state.health)
-                save(step, state)
-                if preempt.requested(step):
-                    save(step, state, force=step % cfg.checkpoint_every != 0)
-                    logging.warning("Stopped at step %d after checkpointing; rerun the same command to resume.", step)
-                    return None
-                if step % cfg.sample_every == 0 or step == cfg.steps:
-                    experiment.state = state
-                    write_figures(experiment, step, writer)
-                if cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.steps:
-                    experiment.state = state
-                    log.eval(experiment.evaluate(), step)
-        if checkpointer.latest_step() != cfg.steps:
-            save(cfg.steps, state, force=True)
-        experiment.state = state
-        results = experiment.evaluate()
-        log.eval(results, cfg.steps)
-        return results
-    finally:
-        batches.close()
-        checkpointer.wait()
-        checkpointer.close()
-        if writer is not None:
-            writer.close()
+  log = _Logger(writer, cfg.steps, start_step)
+  state = experiment.state
+  try:
+    with preemption.Preemption() as preempt:
+      for step in range(start_step + 1, cfg.steps + 1):
+        state, metrics = train_step(state, batch)
+        log.append(metrics)
+        if step < cfg.steps:
+          batch = next(batches)
+        if step % cfg.log_every == 0 or step == cfg.steps:
+          guard.raise_if_diverged(state.health, metric_names, checkpointer.latest_step())
+          log.flush(step, state.health)
+        save(step, state)
+        if preempt.requested(step):
+          save(step, state, force=step % cfg.checkpoint_every != 0)
+          logging.warning(
+            'Stopped at step %d after checkpointing; rerun the same command to resume.', step
+          )
+          return None
+        if step % cfg.sample_every == 0 or step == cfg.steps:
+          experiment.state = state
+          write_figures(experiment, step, writer)
+        if cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.steps:
+          experiment.state = state
+          log.eval(experiment.evaluate(), step)
+    if checkpointer.latest_step() != cfg.steps:
+      save(cfg.steps, state, force=True)
+    experiment.state = state
+    results = experiment.evaluate()
+    log.eval(results, cfg.steps)
+    return results
+  finally:
+    batches.close()
+    checkpointer.wait()
+    checkpointer.close()
+    if writer is not None:
+      writer.close()

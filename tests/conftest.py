@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 
+from absl import flags
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
 import pytest
-from absl import flags
 
 from gans import config_lib
 from gans.data import idx
@@ -17,101 +17,114 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def pytest_configure(config):
-    """Compiled programs are cached on disk for the session: recipes that several tests train compile once."""
-    import jax
-    cache = config.cache.mkdir("xla_cache") if config.cache else None
-    if cache is not None:
-        jax.config.update("jax_compilation_cache_dir", str(cache))
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+  """Compiled programs are cached on disk for the session: recipes that several tests train compile once."""
+  import jax
+
+  cache = config.cache.mkdir('xla_cache') if config.cache else None
+  if cache is not None:
+    jax.config.update('jax_compilation_cache_dir', str(cache))
+    jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.5)
 
 
 def write_idx_dataset(directory, num_train=256, num_test=128, seed=0):
-    """Writes MNIST-format files of random 28×28 images whose brightness depends on the label."""
-    rng = np.random.default_rng(seed)
-    os.makedirs(directory, exist_ok=True)
-    for prefix, n in (("train", num_train), ("t10k", num_test)):
-        labels = rng.integers(0, 10, n).astype(np.uint8)
-        images = np.clip(rng.normal(20 * labels[:, None, None], 30, (n, 28, 28)), 0, 255).astype(np.uint8)
-        idx.write_idx(os.path.join(directory, f"{prefix}-images-idx3-ubyte.gz"), images)
-        idx.write_idx(os.path.join(directory, f"{prefix}-labels-idx1-ubyte.gz"), labels)
-    return directory
+  """Writes MNIST-format files of random 28×28 images whose brightness depends on the label."""
+  rng = np.random.default_rng(seed)
+  os.makedirs(directory, exist_ok=True)
+  for prefix, n in (('train', num_train), ('t10k', num_test)):
+    labels = rng.integers(0, 10, n).astype(np.uint8)
+    images = np.clip(rng.normal(20 * labels[:, None, None], 30, (n, 28, 28)), 0, 255).astype(
+      np.uint8
+    )
+    idx.write_idx(os.path.join(directory, f'{prefix}-images-idx3-ubyte.gz'), images)
+    idx.write_idx(os.path.join(directory, f'{prefix}-labels-idx1-ubyte.gz'), labels)
+  return directory
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope='session')
 def idx_dir(tmp_path_factory):
-    return write_idx_dataset(str(tmp_path_factory.mktemp("idx")))
+  return write_idx_dataset(str(tmp_path_factory.mktemp('idx')))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope='session')
 def tfds_dir(tmp_path_factory):
-    return str(tmp_path_factory.mktemp("tfds"))
+  return str(tmp_path_factory.mktemp('tfds'))
 
 
 def tiny_config(recipe, idx_dir, tfds_dir, steps=4, **overrides):
-    """``configs/<recipe>.py`` with the same tiny settings as ``tiny_overrides``, plus ``overrides``
-    given as ``{'train.steps': 6}``."""
-    config = config_lib.load_recipe(os.path.join(REPO, "configs", f"{recipe}.py"))
-    for arg in tiny_overrides(idx_dir, tfds_dir, steps):
-        key, value = arg[len("--config."):].split("=", 1)
-        _set(config, key, type(_get(config, key))(value))
-    for key, value in overrides.items():
-        _set(config, key, value)
-    return config
+  """``configs/<recipe>.py`` with the same tiny settings as ``tiny_overrides``, plus ``overrides``
+  given as ``{'train.steps': 6}``."""
+  config = config_lib.load_recipe(os.path.join(REPO, 'configs', f'{recipe}.py'))
+  for arg in tiny_overrides(idx_dir, tfds_dir, steps):
+    key, value = arg[len('--config.') :].split('=', 1)
+    _set(config, key, type(_get(config, key))(value))
+  for key, value in overrides.items():
+    _set(config, key, value)
+  return config
 
 
 def _get(config, dotted):
-    for part in dotted.split("."):
-        config = config[part]
-    return config
+  for part in dotted.split('.'):
+    config = config[part]
+  return config
 
 
 def _set(config, dotted, value):
-    *parents, leaf = dotted.split(".")
-    for part in parents:
-        config = config[part]
-    config[leaf] = value
+  *parents, leaf = dotted.split('.')
+  for part in parents:
+    config = config[part]
+  config[leaf] = value
 
 
 def load_params(workdir, step):
-    """The params of every player in checkpoint ``step`` of ``workdir``, as numpy arrays."""
-    path = os.path.join(workdir, "checkpoints", str(step), "state")
-    checkpointer = ocp.PyTreeCheckpointer()
-    as_numpy = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray),
-                            checkpointer.metadata(path).item_metadata.tree)
-    restored = checkpointer.restore(path, restore_args=as_numpy)
-    return {name: player["params"] for name, player in restored["players"].items()}
+  """The params of every player in checkpoint ``step`` of ``workdir``, as numpy arrays."""
+  path = os.path.join(workdir, 'checkpoints', str(step), 'state')
+  checkpointer = ocp.PyTreeCheckpointer()
+  as_numpy = jax.tree.map(
+    lambda _: ocp.RestoreArgs(restore_type=np.ndarray),
+    checkpointer.metadata(path).item_metadata.tree,
+  )
+  restored = checkpointer.restore(path, restore_args=as_numpy)
+  return {name: player['params'] for name, player in restored['players'].items()}
 
 
 def tiny_overrides(idx_dir, tfds_dir, steps=4):
-    """Command-line overrides that make any recipe a seconds-long run on the test dataset."""
-    return [f"--config.data.source_dir={idx_dir}", f"--config.data.tfds_dir={tfds_dir}",
-            f"--config.train.steps={steps}", "--config.train.batch_size=16", "--config.train.log_every=2",
-            "--config.train.checkpoint_every=2", "--config.train.sample_every=4",
-            "--config.eval.batch_size=32", "--config.eval.num_batches=2", "--config.sample.num=16"]
+  """Command-line overrides that make any recipe a seconds-long run on the test dataset."""
+  return [
+    f'--config.data.source_dir={idx_dir}',
+    f'--config.data.tfds_dir={tfds_dir}',
+    f'--config.train.steps={steps}',
+    '--config.train.batch_size=16',
+    '--config.train.log_every=2',
+    '--config.train.checkpoint_every=2',
+    '--config.train.sample_every=4',
+    '--config.eval.batch_size=32',
+    '--config.eval.num_batches=2',
+    '--config.sample.num=16',
+  ]
 
 
 @pytest.fixture
 def run_main(monkeypatch):
-    """Runs ``python -m gans.main ARGS`` in this process (flags parsed afresh each call).
+  """Runs ``python -m gans.main ARGS`` in this process (flags parsed afresh each call).
 
-    ``ml_collections`` finds ``--config.*`` overrides in ``sys.argv`` when it parses ``--config``, so
-    ``sys.argv`` is set as a real command line would set it.
-    """
-    from gans import main
+  ``ml_collections`` finds ``--config.*`` overrides in ``sys.argv`` when it parses ``--config``, so
+  ``sys.argv`` is set as a real command line would set it.
+  """
+  from gans import main
 
-    def run(*args):
-        argv = ["gans.main", *args]
-        monkeypatch.setattr("sys.argv", argv)
-        _forget_config_overrides()
-        flags.FLAGS(argv)
-        main.main(["gans.main"])
-
-    yield run
+  def run(*args):
+    argv = ['gans.main', *args]
+    monkeypatch.setattr('sys.argv', argv)
     _forget_config_overrides()
+    flags.FLAGS(argv)
+    main.main(['gans.main'])
+
+  yield run
+  _forget_config_overrides()
 
 
 def _forget_config_overrides():
-    """Undoes a previous parse, including the ``--config.*`` flags that ml_collections defined in it."""
-    flags.FLAGS.unparse_flags()
-    for name in [name for name in flags.FLAGS if name.startswith("config.")]:
-        delattr(flags.FLAGS, name)
+  """Undoes a previous parse, including the ``--config.*`` flags that ml_collections defined in it."""
+  flags.FLAGS.unparse_flags()
+  for name in [name for name in flags.FLAGS if name.startswith('config.')]:
+    delattr(flags.FLAGS, name)

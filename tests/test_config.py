@@ -5,36 +5,50 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from conftest import REPO
 import pytest
 
-from conftest import REPO
 from gans import config_lib, main
 
 
 def _run_main(*args):
-    return subprocess.run([sys.executable, "-m", "gans.main", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=120)
+  return subprocess.run(
+    [sys.executable, '-m', 'gans.main', *args],
+    cwd=REPO,
+    capture_output=True,
+    text=True,
+    timeout=120,
+  )
 
 
-@pytest.mark.parametrize("override, message", [
-    ("--config.train.stepz=3", 'FATAL config error: unknown config field in --config.train.stepz=3: stepz '
-                               'Did you mean "steps" instead of "stepz"?'),
-    ("--config.train.steps=abc", "FATAL Flags parsing error: flag --config.train.steps=abc: invalid literal"),
-])
+@pytest.mark.parametrize(
+  'override, message',
+  [
+    (
+      '--config.train.stepz=3',
+      'FATAL config error: unknown config field in --config.train.stepz=3: stepz '
+      'Did you mean "steps" instead of "stepz"?',
+    ),
+    (
+      '--config.train.steps=abc',
+      'FATAL Flags parsing error: flag --config.train.steps=abc: invalid literal',
+    ),
+  ],
+)
 def test_bad_override_is_one_clear_message(override, message):
-    result = _run_main("--config=configs/gan.py", override)
-    assert result.returncode != 0
-    assert message in result.stderr
-    assert "Traceback" not in result.stderr
+  result = _run_main('--config=configs/gan.py', override)
+  assert result.returncode != 0
+  assert message in result.stderr
+  assert 'Traceback' not in result.stderr
 
 
 def test_default_workdir_is_named_after_the_recipe():
-    assert main.default_workdir("configs/vae.py") == "runs/vae"
-    assert main.default_workdir("/abs/configs/gan.py:arg") == "runs/gan"
+  assert main.default_workdir('configs/vae.py') == 'runs/vae'
+  assert main.default_workdir('/abs/configs/gan.py:arg') == 'runs/gan'
 
 
-@pytest.mark.parametrize("recipe", ["gan", "vae", "ae"])
+@pytest.mark.parametrize('recipe', ['gan', 'vae', 'ae'])
 def test_recipes_have_the_fixed_groups(recipe):
-    config = config_lib.load_recipe(f"{REPO}/configs/{recipe}.py")
-    assert set(config) == {"method", "data", "model", "loss", "optim", "train", "eval", "sample"}
-    assert config.method.name == recipe
+  config = config_lib.load_recipe(f'{REPO}/configs/{recipe}.py')
+  assert set(config) == {'method', 'data', 'model', 'loss', 'optim', 'train', 'eval', 'sample'}
+  assert config.method.name == recipe

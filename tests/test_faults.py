@@ -9,168 +9,215 @@ import subprocess
 import sys
 import time
 
+from conftest import REPO, load_params, tiny_config, tiny_overrides
 import jax
 import numpy as np
 import pytest
 
-from conftest import REPO, load_params, tiny_config, tiny_overrides
 from gans import checkpoint, config_guard, guard, train
 from gans.data import input_pipeline
 
-SMALL_NETS = {"model.generator_kwargs.hidden": (32, 64), "model.discriminator_kwargs.hidden": (64, 32)}
-SMALL_NETS_FLAGS = ["--config.model.generator_kwargs.hidden=(32, 64)",
-                    "--config.model.discriminator_kwargs.hidden=(64, 32)"]
+SMALL_NETS = {
+  'model.generator_kwargs.hidden': (32, 64),
+  'model.discriminator_kwargs.hidden': (64, 32),
+}
+SMALL_NETS_FLAGS = [
+  '--config.model.generator_kwargs.hidden=(32, 64)',
+  '--config.model.discriminator_kwargs.hidden=(64, 32)',
+]
 
 
 def _same_params(a, b) -> bool:
-    leaves = jax.tree.leaves(jax.tree.map(np.array_equal, a, b))
-    return bool(leaves) and all(leaves)
+  leaves = jax.tree.leaves(jax.tree.map(np.array_equal, a, b))
+  return bool(leaves) and all(leaves)
 
 
 def _start_main(idx_dir, tfds_dir, workdir, *extra):
-    args = [sys.executable, "-m", "gans.main", f"--config={REPO}/configs/gan.py", f"--workdir={workdir}",
-            *tiny_overrides(idx_dir, tfds_dir), *extra]
-    return subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+  args = [
+    sys.executable,
+    '-m',
+    'gans.main',
+    f'--config={REPO}/configs/gan.py',
+    f'--workdir={workdir}',
+    *tiny_overrides(idx_dir, tfds_dir),
+    *extra,
+  ]
+  return subprocess.Popen(
+    args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+  )
 
 
 def _wait_for_line(process, needle: str, timeout: float = 120) -> None:
-    deadline = time.time() + timeout
-    for line in process.stderr:
-        if needle in line:
-            return
-        assert time.time() < deadline, f"no {needle!r} within {timeout} s"
-    raise AssertionError(f"process ended ({process.wait()}) before printing {needle!r}")
+  deadline = time.time() + timeout
+  for line in process.stderr:
+    if needle in line:
+      return
+    assert time.time() < deadline, f'no {needle!r} within {timeout} s'
+  raise AssertionError(f'process ended ({process.wait()}) before printing {needle!r}')
 
 
 def test_sigterm_checkpoints_and_resume_equals_uninterrupted(idx_dir, tfds_dir, tmp_path):
-    flags = [*SMALL_NETS_FLAGS, "--config.train.steps=3000", "--config.train.log_every=20",
-             "--config.train.checkpoint_every=100000", "--config.train.sample_every=100000"]
-    interrupted = _start_main(idx_dir, tfds_dir, tmp_path / "interrupted", *flags)
-    _wait_for_line(interrupted, "step 40/3000")
-    interrupted.send_signal(signal.SIGTERM)
-    _, stderr = interrupted.communicate(timeout=120)
-    assert interrupted.returncode == 0, stderr[-2000:]
-    assert "Stopped at step" in stderr
-    (stopped_at,) = [int(s) for s in os.listdir(tmp_path / "interrupted" / "checkpoints")]
-    assert 40 <= stopped_at < 3000
+  flags = [
+    *SMALL_NETS_FLAGS,
+    '--config.train.steps=3000',
+    '--config.train.log_every=20',
+    '--config.train.checkpoint_every=100000',
+    '--config.train.sample_every=100000',
+  ]
+  interrupted = _start_main(idx_dir, tfds_dir, tmp_path / 'interrupted', *flags)
+  _wait_for_line(interrupted, 'step 40/3000')
+  interrupted.send_signal(signal.SIGTERM)
+  _, stderr = interrupted.communicate(timeout=120)
+  assert interrupted.returncode == 0, stderr[-2000:]
+  assert 'Stopped at step' in stderr
+  (stopped_at,) = [int(s) for s in os.listdir(tmp_path / 'interrupted' / 'checkpoints')]
+  assert 40 <= stopped_at < 3000
 
-    # Resume to a few steps past the stop, and compare with a run that never stopped.
-    end = [f"--config.train.steps={stopped_at + 7}"]
-    for workdir in ("interrupted", "straight"):
-        process = _start_main(idx_dir, tfds_dir, tmp_path / workdir, *flags, *end)
-        assert process.wait(timeout=300) == 0, process.stderr.read()[-2000:]
-    assert _same_params(load_params(tmp_path / "interrupted", stopped_at + 7),
-                        load_params(tmp_path / "straight", stopped_at + 7))
+  # Resume to a few steps past the stop, and compare with a run that never stopped.
+  end = [f'--config.train.steps={stopped_at + 7}']
+  for workdir in ('interrupted', 'straight'):
+    process = _start_main(idx_dir, tfds_dir, tmp_path / workdir, *flags, *end)
+    assert process.wait(timeout=300) == 0, process.stderr.read()[-2000:]
+  assert _same_params(
+    load_params(tmp_path / 'interrupted', stopped_at + 7),
+    load_params(tmp_path / 'straight', stopped_at + 7),
+  )
 
 
 def test_sigkill_during_a_checkpoint_write_resumes_from_a_complete_one(idx_dir, tfds_dir, tmp_path):
-    workdir = tmp_path / "run"
-    process = _start_main(idx_dir, tfds_dir, workdir, "--config.train.steps=100000",
-                          "--config.train.checkpoint_every=1", "--config.train.keep_checkpoints=2")
-    checkpoints = workdir / "checkpoints"
-    deadline = time.time() + 120
+  workdir = tmp_path / 'run'
+  process = _start_main(
+    idx_dir,
+    tfds_dir,
+    workdir,
+    '--config.train.steps=100000',
+    '--config.train.checkpoint_every=1',
+    '--config.train.keep_checkpoints=2',
+  )
+  checkpoints = workdir / 'checkpoints'
+  deadline = time.time() + 120
 
-    def writing_after_a_complete_one():
-        names = os.listdir(checkpoints) if checkpoints.exists() else []
-        return any(name.isdigit() for name in names) and any("tmp" in name for name in names)
+  def writing_after_a_complete_one():
+    names = os.listdir(checkpoints) if checkpoints.exists() else []
+    return any(name.isdigit() for name in names) and any('tmp' in name for name in names)
 
-    while not writing_after_a_complete_one():
-        assert time.time() < deadline and process.poll() is None, "no checkpoint write was seen"
-        time.sleep(0.002)
-    process.kill()  # SIGKILL while a *.orbax-checkpoint-tmp directory is being written.
-    process.wait()
-    complete = sorted(int(name) for name in os.listdir(checkpoints) if name.isdigit())
-    resumed = _start_main(idx_dir, tfds_dir, workdir, f"--config.train.steps={complete[-1] + 2}")
-    _, stderr = resumed.communicate(timeout=300)
-    assert resumed.returncode == 0, stderr[-3000:]
-    assert f"checkpoints/{complete[-1]}" in stderr and f"from step {complete[-1]} to" in stderr
+  while not writing_after_a_complete_one():
+    assert time.time() < deadline and process.poll() is None, 'no checkpoint write was seen'
+    time.sleep(0.002)
+  process.kill()  # SIGKILL while a *.orbax-checkpoint-tmp directory is being written.
+  process.wait()
+  complete = sorted(int(name) for name in os.listdir(checkpoints) if name.isdigit())
+  resumed = _start_main(idx_dir, tfds_dir, workdir, f'--config.train.steps={complete[-1] + 2}')
+  _, stderr = resumed.communicate(timeout=300)
+  assert resumed.returncode == 0, stderr[-3000:]
+  assert f'checkpoints/{complete[-1]}' in stderr and f'from step {complete[-1]} to' in stderr
 
 
 def test_damaged_checkpoint_falls_back_to_the_previous_one(idx_dir, tfds_dir, tmp_path):
-    workdir = str(tmp_path / "run")
-    train.train_and_evaluate(tiny_config("gan", idx_dir, tfds_dir, steps=4, **SMALL_NETS), workdir)
-    state_dir = os.path.join(workdir, "checkpoints", "4", "state")
-    for root, _, files in os.walk(state_dir):  # Truncate every data file of the newest checkpoint.
-        for name in files:
-            with open(os.path.join(root, name), "r+b") as f:
-                f.truncate(max(0, os.path.getsize(f.name) // 3))
-    train.train_and_evaluate(tiny_config("gan", idx_dir, tfds_dir, steps=6, **SMALL_NETS), workdir)
-    assert sorted(int(s) for s in os.listdir(os.path.join(workdir, "checkpoints"))) == [2, 4, 6]
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(tiny_config('gan', idx_dir, tfds_dir, steps=4, **SMALL_NETS), workdir)
+  state_dir = os.path.join(workdir, 'checkpoints', '4', 'state')
+  for root, _, files in os.walk(state_dir):  # Truncate every data file of the newest checkpoint.
+    for name in files:
+      with open(os.path.join(root, name), 'r+b') as f:
+        f.truncate(max(0, os.path.getsize(f.name) // 3))
+  train.train_and_evaluate(tiny_config('gan', idx_dir, tfds_dir, steps=6, **SMALL_NETS), workdir)
+  assert sorted(int(s) for s in os.listdir(os.path.join(workdir, 'checkpoints'))) == [2, 4, 6]
 
-    for step in ("4", "6"):
-        shutil.rmtree(os.path.join(workdir, "checkpoints", step, "state"))
-    shutil.rmtree(os.path.join(workdir, "checkpoints", "2"))
-    os.makedirs(os.path.join(workdir, "checkpoints", "2"))
-    with pytest.raises(checkpoint.CheckpointError, match="no readable checkpoint"):
-        train.train_and_evaluate(tiny_config("gan", idx_dir, tfds_dir, steps=8, **SMALL_NETS), workdir)
+  for step in ('4', '6'):
+    shutil.rmtree(os.path.join(workdir, 'checkpoints', step, 'state'))
+  shutil.rmtree(os.path.join(workdir, 'checkpoints', '2'))
+  os.makedirs(os.path.join(workdir, 'checkpoints', '2'))
+  with pytest.raises(checkpoint.CheckpointError, match='no readable checkpoint'):
+    train.train_and_evaluate(tiny_config('gan', idx_dir, tfds_dir, steps=8, **SMALL_NETS), workdir)
 
 
 @pytest.fixture
 def nan_at_step(monkeypatch):
-    """Makes the batch of step ``k`` (1-based) contain a NaN pixel; images become float32 for every step."""
-    def inject(k):
-        original = input_pipeline.BatchIterator._host_batch
+  """Makes the batch of step ``k`` (1-based) contain a NaN pixel; images become float32 for every step."""
 
-        def host_batch(self, step):
-            batch = original(self, step)
-            image = batch["image"].astype(np.float32)
-            if step + 1 == k:
-                image.reshape(-1)[0] = np.nan
-            return {**batch, "image": image}
-        monkeypatch.setattr(input_pipeline.BatchIterator, "_host_batch", host_batch)
-    return inject
+  def inject(k):
+    original = input_pipeline.BatchIterator._host_batch
+
+    def host_batch(self, step):
+      batch = original(self, step)
+      image = batch['image'].astype(np.float32)
+      if step + 1 == k:
+        image.reshape(-1)[0] = np.nan
+      return {**batch, 'image': image}
+
+    monkeypatch.setattr(input_pipeline.BatchIterator, '_host_batch', host_batch)
+
+  return inject
 
 
-def test_nan_batch_stops_and_keeps_the_last_good_checkpoint(nan_at_step, idx_dir, tfds_dir, tmp_path):
-    nan_at_step(5)
-    config = tiny_config("gan", idx_dir, tfds_dir, steps=10, **SMALL_NETS)
-    with pytest.raises(guard.DivergenceError, match="non-finite d_loss at step 5; the last good checkpoint is step 4"):
-        train.train_and_evaluate(config, str(tmp_path))
-    assert sorted(os.listdir(tmp_path / "checkpoints")) == ["2", "4"]
-    assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(load_params(tmp_path, 4)))
+def test_nan_batch_stops_and_keeps_the_last_good_checkpoint(
+  nan_at_step, idx_dir, tfds_dir, tmp_path
+):
+  nan_at_step(5)
+  config = tiny_config('gan', idx_dir, tfds_dir, steps=10, **SMALL_NETS)
+  with pytest.raises(
+    guard.DivergenceError, match='non-finite d_loss at step 5; the last good checkpoint is step 4'
+  ):
+    train.train_and_evaluate(config, str(tmp_path))
+  assert sorted(os.listdir(tmp_path / 'checkpoints')) == ['2', '4']
+  assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(load_params(tmp_path, 4)))
 
 
 def test_nan_batch_is_skipped_under_the_skip_policy(nan_at_step, idx_dir, tfds_dir, tmp_path):
-    nan_at_step(3)
-    config = tiny_config("gan", idx_dir, tfds_dir, steps=6, **SMALL_NETS, **{"train.nonfinite": "skip"})
-    results = train.train_and_evaluate(config, str(tmp_path))
-    assert all(np.isfinite(v) for v in results.values())
-    assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(load_params(tmp_path, 6)))
-    # Step 3's update was dropped: the D and G optimizers made 5 updates in 6 steps.
-    restored = checkpoint.Checkpointer(str(tmp_path), every=2, keep=3)
-    experiment_state = train.Experiment(config, str(tmp_path))
-    state, _ = restored.restore(experiment_state.state)
-    assert int(state.health["skipped"]) == 1 and int(state.players["d"].step) == 5
-    assert int(state.step) == 6
+  nan_at_step(3)
+  config = tiny_config(
+    'gan', idx_dir, tfds_dir, steps=6, **SMALL_NETS, **{'train.nonfinite': 'skip'}
+  )
+  results = train.train_and_evaluate(config, str(tmp_path))
+  assert all(np.isfinite(v) for v in results.values())
+  assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(load_params(tmp_path, 6)))
+  # Step 3's update was dropped: the D and G optimizers made 5 updates in 6 steps.
+  restored = checkpoint.Checkpointer(str(tmp_path), every=2, keep=3)
+  experiment_state = train.Experiment(config, str(tmp_path))
+  state, _ = restored.restore(experiment_state.state)
+  assert int(state.health['skipped']) == 1 and int(state.players['d'].step) == 5
+  assert int(state.step) == 6
 
 
 def test_same_seed_gives_bit_identical_parameters(idx_dir, tfds_dir, tmp_path):
-    for name in ("a", "b"):
-        train.train_and_evaluate(tiny_config("gan", idx_dir, tfds_dir, steps=4, **SMALL_NETS), str(tmp_path / name))
-    assert _same_params(load_params(tmp_path / "a", 4), load_params(tmp_path / "b", 4))
+  for name in ('a', 'b'):
+    train.train_and_evaluate(
+      tiny_config('gan', idx_dir, tfds_dir, steps=4, **SMALL_NETS), str(tmp_path / name)
+    )
+  assert _same_params(load_params(tmp_path / 'a', 4), load_params(tmp_path / 'b', 4))
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("train.steps", 0, "config.train.steps=0 must be positive"),
-    ("train.batch_size", -8, "config.train.batch_size=-8 must be positive"),
-    ("optim.g.lr", -1e-4, "config.optim.g.lr=-0.0001 must be positive"),
-    ("data.value_range", (1.0, 0.0), "config.data.value_range=(1.0, 0.0) must be"),
-    ("method.n_critic", 0, "config.method.n_critic=0 must be >= 1"),
-    ("method.ema_decay", 1.0, "config.method.ema_decay=1.0 must be in"),
-    ("train.eval_every", -1, "config.train.eval_every=-1 must be >= 0"),
-    ("train.nonfinite", "ignore", "config.train.nonfinite='ignore': use one of stop, skip"),
-])
+@pytest.mark.parametrize(
+  'field, value, message',
+  [
+    ('train.steps', 0, 'config.train.steps=0 must be positive'),
+    ('train.batch_size', -8, 'config.train.batch_size=-8 must be positive'),
+    ('optim.g.lr', -1e-4, 'config.optim.g.lr=-0.0001 must be positive'),
+    ('data.value_range', (1.0, 0.0), 'config.data.value_range=(1.0, 0.0) must be'),
+    ('method.n_critic', 0, 'config.method.n_critic=0 must be >= 1'),
+    ('method.ema_decay', 1.0, 'config.method.ema_decay=1.0 must be in'),
+    ('train.eval_every', -1, 'config.train.eval_every=-1 must be >= 0'),
+    ('train.nonfinite', 'ignore', "config.train.nonfinite='ignore': use one of stop, skip"),
+  ],
+)
 def test_config_guard_messages(idx_dir, tfds_dir, tmp_path, field, value, message):
-    config = tiny_config("gan", idx_dir, tfds_dir, **SMALL_NETS, **{field: value})
-    with pytest.raises(ValueError, match=message.replace("(", "\\(").replace(")", "\\)")):
-        train.train_and_evaluate(config, str(tmp_path))
+  config = tiny_config('gan', idx_dir, tfds_dir, **SMALL_NETS, **{field: value})
+  with pytest.raises(ValueError, match=message.replace('(', '\\(').replace(')', '\\)')):
+    train.train_and_evaluate(config, str(tmp_path))
 
 
 def test_resuming_with_changed_shapes_stops_with_a_diff(idx_dir, tfds_dir, tmp_path):
-    train.train_and_evaluate(tiny_config("gan", idx_dir, tfds_dir, steps=2, **SMALL_NETS), str(tmp_path))
-    changed = tiny_config("gan", idx_dir, tfds_dir, steps=4, **SMALL_NETS, **{"model.z_dim": 12})
-    with pytest.raises(ValueError, match=r"model.z_dim: 10 \(checkpoint\) -> 12 \(now\)"):
-        train.train_and_evaluate(changed, str(tmp_path))
-    # Raising the step count is not a change of identity: the run continues.
-    assert config_guard.check_resumable(tiny_config("gan", idx_dir, tfds_dir, steps=9, **SMALL_NETS),
-                                        str(tmp_path)) is None
+  train.train_and_evaluate(
+    tiny_config('gan', idx_dir, tfds_dir, steps=2, **SMALL_NETS), str(tmp_path)
+  )
+  changed = tiny_config('gan', idx_dir, tfds_dir, steps=4, **SMALL_NETS, **{'model.z_dim': 12})
+  with pytest.raises(ValueError, match=r'model.z_dim: 10 \(checkpoint\) -> 12 \(now\)'):
+    train.train_and_evaluate(changed, str(tmp_path))
+  # Raising the step count is not a change of identity: the run continues.
+  assert (
+    config_guard.check_resumable(
+      tiny_config('gan', idx_dir, tfds_dir, steps=9, **SMALL_NETS), str(tmp_path)
+    )
+    is None
+  )

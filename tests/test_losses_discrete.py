@@ -7,7 +7,8 @@ with the probabilities passed as `weights`; references come from numpy definitio
 import functools
 import math
 
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -23,8 +24,7 @@ _SUPPORT = 5  # one size keeps eager op caches warm; hypothesis varies the masse
 @st.composite
 def distributions(draw):
   """A probability vector with every mass >= 0.05 / _SUPPORT."""
-  masses = np.asarray(draw(st.lists(st.floats(0.05, 1.0), min_size=_SUPPORT,
-                                    max_size=_SUPPORT)))
+  masses = np.asarray(draw(st.lists(st.floats(0.05, 1.0), min_size=_SUPPORT, max_size=_SUPPORT)))
   return masses / masses.sum()
 
 
@@ -91,10 +91,12 @@ def test_global_minimum_is_minus_log4_with_half_discriminator(p_data):
 @functools.partial(jax.jit, static_argnums=0)
 def _generator_gradient(generator_loss, theta, p_data):
   """d/dtheta of E_{p_g}[loss(D*)] with p_g = softmax(theta) and D* held fixed."""
+
   def objective(theta):
     p_g = jax.nn.softmax(theta)
     d_logits = jax.lax.stop_gradient(jnp.log(p_data) - jnp.log(p_g))
     return generator_loss(d_logits, weights=p_g)
+
   return jax.grad(objective)(theta)
 
 
@@ -109,8 +111,12 @@ def test_generator_losses_share_the_stationary_point(pair):
     assert np.linalg.norm(_generator_gradient(loss, elsewhere, p_data)) > 1e-4
 
 
-_logit_gradients = jax.jit(lambda logits: (jax.grad(losses.minimax_generator_loss)(logits),
-                                            jax.grad(losses.nonsaturating_generator_loss)(logits)))
+_logit_gradients = jax.jit(
+  lambda logits: (
+    jax.grad(losses.minimax_generator_loss)(logits),
+    jax.grad(losses.nonsaturating_generator_loss)(logits),
+  )
+)
 
 
 @_SETTINGS
@@ -139,8 +145,9 @@ def test_least_squares_optimal_discriminator(pair, a, b):
   best = (b * p_data + a * p_g) / (p_data + p_g)
   best_loss, gradient = loss(best)
   np.testing.assert_allclose(gradient, 0.0, atol=1e-6)
-  np.testing.assert_allclose(best_loss, 0.5 * (b - a) ** 2 * np.sum(p_data * p_g / (p_data + p_g)),
-                             rtol=1e-5)
+  np.testing.assert_allclose(
+    best_loss, 0.5 * (b - a) ** 2 * np.sum(p_data * p_g / (p_data + p_g)), rtol=1e-5
+  )
   assert best_loss <= loss(best + 0.1)[0] and best_loss <= loss(best - 0.1)[0]
 
 
@@ -149,8 +156,9 @@ def test_least_squares_optimal_discriminator(pair, a, b):
 def test_least_squares_generator_criterion_is_pearson_chi2(pair):
   p_data, p_g = pair
   best = (p_data - p_g) / (p_data + p_g)  # a = -1, b = 1
-  criterion = (losses.least_squares_generator_loss(best, c=0.0, weights=p_data)
-               + losses.least_squares_generator_loss(best, c=0.0, weights=p_g))
+  criterion = losses.least_squares_generator_loss(
+    best, c=0.0, weights=p_data
+  ) + losses.least_squares_generator_loss(best, c=0.0, weights=p_g)
   chi2 = np.sum((p_data - p_g) ** 2 / (p_data + p_g))
   np.testing.assert_allclose(2.0 * criterion, chi2, rtol=1e-5, atol=1e-7)
 
@@ -169,13 +177,13 @@ def test_hinge_minimum_is_total_variation(pair, seed):
 # f-GAN (Nowozin et al. 2016).
 
 _INVERSE_ACTIVATIONS = {
-    'kl': lambda t: t,
-    'reverse_kl': lambda t: -np.log(-t),
-    'pearson': lambda t: t,
-    'neyman': lambda t: -np.log1p(-t),
-    'squared_hellinger': lambda t: -np.log1p(-t),
-    'jensen_shannon': lambda t: -np.log(2.0 * np.exp(-t) - 1.0),
-    'gan': lambda t: -np.log(np.expm1(-t)),
+  'kl': lambda t: t,
+  'reverse_kl': lambda t: -np.log(-t),
+  'pearson': lambda t: t,
+  'neyman': lambda t: -np.log1p(-t),
+  'squared_hellinger': lambda t: -np.log1p(-t),
+  'jensen_shannon': lambda t: -np.log(2.0 * np.exp(-t) - 1.0),
+  'gan': lambda t: -np.log(np.expm1(-t)),
 }
 _DIVERGENCES = sorted(losses.F_DIVERGENCES)
 
@@ -220,17 +228,19 @@ def test_variational_bound_is_tight_at_optimal_critic(divergence, pair):
   p, q = pair
   t_star = np.asarray(_generator_derivative(divergence, p / q), np.float64)
   v_star = _INVERSE_ACTIVATIONS[divergence](t_star)
-  np.testing.assert_allclose(_variational_bound(v_star, p, q, divergence),
-                             losses.f_divergence(p, q, divergence=divergence),
-                             rtol=1e-4, atol=1e-5)
+  np.testing.assert_allclose(
+    _variational_bound(v_star, p, q, divergence),
+    losses.f_divergence(p, q, divergence=divergence),
+    rtol=1e-4,
+    atol=1e-5,
+  )
 
 
 @pytest.mark.parametrize('divergence', _DIVERGENCES)
 @_SETTINGS
 @given(u=st.floats(0.05, 20.0))
 def test_fenchel_young_equality(divergence, u):
-  np.testing.assert_allclose(*_fenchel_young_sides(divergence, np.float32(u)),
-                             rtol=1e-4, atol=1e-5)
+  np.testing.assert_allclose(*_fenchel_young_sides(divergence, np.float32(u)), rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize('divergence', _DIVERGENCES)
@@ -247,30 +257,46 @@ def test_stable_conjugate_matches_composition(divergence):
 def test_f_divergences_match_their_closed_forms(pair):
   p, q = pair
   expected = {
-      'kl': _kl(p, q),
-      'reverse_kl': _kl(q, p),
-      'pearson': np.sum((p - q) ** 2 / q),
-      'neyman': np.sum((q - p) ** 2 / p),
-      'squared_hellinger': np.sum((np.sqrt(p) - np.sqrt(q)) ** 2),
-      'jensen_shannon': 2.0 * _jsd(p, q),
-      'gan': 2.0 * _jsd(p, q) - _LOG4,
+    'kl': _kl(p, q),
+    'reverse_kl': _kl(q, p),
+    'pearson': np.sum((p - q) ** 2 / q),
+    'neyman': np.sum((q - p) ** 2 / p),
+    'squared_hellinger': np.sum((np.sqrt(p) - np.sqrt(q)) ** 2),
+    'jensen_shannon': 2.0 * _jsd(p, q),
+    'gan': 2.0 * _jsd(p, q) - _LOG4,
   }
   for divergence in _DIVERGENCES:
-    np.testing.assert_allclose(losses.f_divergence(p, q, divergence=divergence),
-                               expected[divergence], rtol=1e-4, atol=1e-6, err_msg=divergence)
-    np.testing.assert_allclose(losses.f_divergence(p, p, divergence=divergence),
-                               0.0 if divergence != 'gan' else -_LOG4, atol=1e-5)
+    np.testing.assert_allclose(
+      losses.f_divergence(p, q, divergence=divergence),
+      expected[divergence],
+      rtol=1e-4,
+      atol=1e-6,
+      err_msg=divergence,
+    )
+    np.testing.assert_allclose(
+      losses.f_divergence(p, p, divergence=divergence),
+      0.0 if divergence != 'gan' else -_LOG4,
+      atol=1e-5,
+    )
 
 
 def test_gan_divergence_reproduces_the_minimax_game():
   real, fake = jnp.array([[-2.0, 0.5], [3.0, 1.0]]), jnp.array([[1.5, -0.5], [0.0, -4.0]])
-  np.testing.assert_allclose(losses.f_gan_discriminator_loss(real, fake, divergence='gan'),
-                             losses.minimax_discriminator_loss(real, fake), rtol=1e-6)
-  np.testing.assert_allclose(losses.f_gan_generator_loss(fake, divergence='gan'),
-                             losses.nonsaturating_generator_loss(fake), rtol=1e-6)
   np.testing.assert_allclose(
-      losses.f_gan_generator_loss(fake, divergence='gan', saturating=True),
-      losses.minimax_generator_loss(fake), rtol=1e-6)
+    losses.f_gan_discriminator_loss(real, fake, divergence='gan'),
+    losses.minimax_discriminator_loss(real, fake),
+    rtol=1e-6,
+  )
+  np.testing.assert_allclose(
+    losses.f_gan_generator_loss(fake, divergence='gan'),
+    losses.nonsaturating_generator_loss(fake),
+    rtol=1e-6,
+  )
+  np.testing.assert_allclose(
+    losses.f_gan_generator_loss(fake, divergence='gan', saturating=True),
+    losses.minimax_generator_loss(fake),
+    rtol=1e-6,
+  )
 
 
 # InfoGAN (Chen et al. 2016): L_I <= I(c; x) <= H(c).
@@ -286,8 +312,9 @@ def _code_batch(prior, likelihood):
 
 @jax.jit
 def _mutual_information_bound(code_logits, codes, prior, weights):
-  return losses.categorical_mutual_information_bound(code_logits, codes, prior_probs=prior,
-                                                     weights=weights)
+  return losses.categorical_mutual_information_bound(
+    code_logits, codes, prior_probs=prior, weights=weights
+  )
 
 
 @_SETTINGS
@@ -314,8 +341,10 @@ def test_mutual_information_bound_is_below_entropy(prior, seed):
 def test_perfect_q_on_uniform_code_attains_log_k(num_codes):
   codes = np.arange(num_codes)
   perfect = 1e4 * np.eye(num_codes)
-  np.testing.assert_allclose(losses.categorical_mutual_information_bound(perfect, codes),
-                             math.log(num_codes), rtol=1e-6)
+  np.testing.assert_allclose(
+    losses.categorical_mutual_information_bound(perfect, codes), math.log(num_codes), rtol=1e-6
+  )
   uninformed = np.zeros((num_codes, num_codes))
-  np.testing.assert_allclose(losses.categorical_mutual_information_bound(uninformed, codes),
-                             0.0, atol=1e-6)
+  np.testing.assert_allclose(
+    losses.categorical_mutual_information_bound(uninformed, codes), 0.0, atol=1e-6
+  )

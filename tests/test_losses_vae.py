@@ -4,7 +4,8 @@ import functools
 import math
 from typing import NamedTuple
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -23,14 +24,16 @@ def _log_normal(z, mean, log_var):
 def test_analytic_kl_matches_monte_carlo():
   mean, log_var = np.array([0.5, -1.0, 2.0]), np.array([-0.5, 0.3, -2.0])
   num = 200_000
-  z = (mean + np.exp(0.5 * log_var) * np.random.default_rng(0).normal(size=(num, 3)))
+  z = mean + np.exp(0.5 * log_var) * np.random.default_rng(0).normal(size=(num, 3))
   z = z.astype(np.float32)
-  log_ratio = np.asarray(_log_normal(z, np.broadcast_to(mean, z.shape),
-                                     np.broadcast_to(log_var, z.shape))
-                         - _log_normal(z, np.zeros_like(z), np.zeros_like(z)))
+  log_ratio = np.asarray(
+    _log_normal(z, np.broadcast_to(mean, z.shape), np.broadcast_to(log_var, z.shape))
+    - _log_normal(z, np.zeros_like(z), np.zeros_like(z))
+  )
   standard_error = np.std(log_ratio) / math.sqrt(num)
-  np.testing.assert_allclose(np.mean(log_ratio), losses.gaussian_kl(mean, log_var),
-                             atol=4 * standard_error)
+  np.testing.assert_allclose(
+    np.mean(log_ratio), losses.gaussian_kl(mean, log_var), atol=4 * standard_error
+  )
 
 
 @_SETTINGS
@@ -56,22 +59,26 @@ def test_bernoulli_likelihood_is_maximised_at_the_targets(targets, seed):
   logits = np.random.default_rng(seed).normal(size=(1, 2, 3))
   probs = 1 / (1 + np.exp(-logits))
   expected = np.sum(targets * np.log(probs) + (1 - targets) * np.log(1 - probs))
-  np.testing.assert_allclose(losses.bernoulli_log_likelihood(logits, targets), [expected],
-                             rtol=1e-5)
+  np.testing.assert_allclose(
+    losses.bernoulli_log_likelihood(logits, targets), [expected], rtol=1e-5
+  )
   interior = np.clip(targets, 0.01, 0.99)
-  np.testing.assert_allclose(_bernoulli_gradient(np.log(interior / (1 - interior)), interior),
-                             0.0, atol=1e-5)
+  np.testing.assert_allclose(
+    _bernoulli_gradient(np.log(interior / (1 - interior)), interior), 0.0, atol=1e-5
+  )
 
 
 def test_gaussian_likelihood_matches_scipy_with_learned_scale():
   rng = np.random.default_rng(0)
   mean, targets, log_scale = (rng.normal(size=(3, 2, 4)) for _ in range(3))
   expected = np.sum(scipy.stats.norm.logpdf(targets, mean, np.exp(log_scale)), axis=(1, 2))
-  np.testing.assert_allclose(losses.gaussian_log_likelihood(mean, targets, log_scale), expected,
-                             rtol=1e-5)
+  np.testing.assert_allclose(
+    losses.gaussian_log_likelihood(mean, targets, log_scale), expected, rtol=1e-5
+  )
   fixed = np.sum(scipy.stats.norm.logpdf(targets, mean, 0.5), axis=(1, 2))
-  np.testing.assert_allclose(losses.gaussian_log_likelihood(mean, targets, math.log(0.5)), fixed,
-                             rtol=1e-5)
+  np.testing.assert_allclose(
+    losses.gaussian_log_likelihood(mean, targets, math.log(0.5)), fixed, rtol=1e-5
+  )
 
 
 def test_negative_elbo_weights_the_kl_by_beta():
@@ -83,6 +90,7 @@ def test_negative_elbo_weights_the_kl_by_beta():
 class _PPCA(NamedTuple):
   """p(z) = N(0, I_k), p(x | z) = N(W z + mu, sigma^2 I_d) and a batch x, W with orthogonal
   columns so that the exact posterior (diagonal then) is in the VAE's Gaussian family."""
+
   w: jax.Array
   mu: jax.Array
   log_sigma: jax.Array
@@ -92,9 +100,17 @@ class _PPCA(NamedTuple):
 def _ppca(seed, d=4, k=2, sigma=0.5, batch=5):
   rng = np.random.default_rng(seed)
   basis, _ = np.linalg.qr(rng.normal(size=(d, k)))
-  return _PPCA(*(jnp.asarray(a, jnp.float32) for a in (
-      basis * rng.uniform(0.5, 2.0, size=k), rng.normal(size=d), math.log(sigma),
-      2.0 * rng.normal(size=(batch, d)))))
+  return _PPCA(
+    *(
+      jnp.asarray(a, jnp.float32)
+      for a in (
+        basis * rng.uniform(0.5, 2.0, size=k),
+        rng.normal(size=d),
+        math.log(sigma),
+        2.0 * rng.normal(size=(batch, d)),
+      )
+    )
+  )
 
 
 @jax.jit
@@ -118,8 +134,9 @@ def _elbo(model, q_mean, q_log_var):
   """Exact ELBO: E_q log p(x | z) = log p(x | z = q_mean) - tr(W^T W diag(q_var)) / 2 sigma^2."""
   decoded = q_mean @ model.w.T + model.mu
   trace = jnp.sum(jnp.exp(q_log_var) * jnp.sum(jnp.square(model.w), axis=0), axis=-1)
-  expected_log_likelihood = (losses.gaussian_log_likelihood(decoded, model.x, model.log_sigma)
-                             - 0.5 * trace * jnp.exp(-2 * model.log_sigma))
+  expected_log_likelihood = losses.gaussian_log_likelihood(
+    decoded, model.x, model.log_sigma
+  ) - 0.5 * trace * jnp.exp(-2 * model.log_sigma)
   return -losses.negative_elbo(expected_log_likelihood, losses.gaussian_kl(q_mean, q_log_var))
 
 
@@ -131,10 +148,11 @@ def _importance_terms(model, q_mean, q_log_var, num_samples, rng, replicas=1):
   z = q_mean + jnp.exp(0.5 * q_log_var) * jax.random.normal(rng, (num_samples,) + q_mean.shape)
   flat = lambda a: jnp.broadcast_to(a, z.shape[:2] + a.shape[-1:]).reshape(-1, a.shape[-1])
   z_flat = flat(z)
-  terms = (losses.gaussian_log_likelihood(z_flat @ model.w.T + model.mu, flat(x),
-                                          model.log_sigma),
-           _log_normal(z_flat, jnp.zeros_like(z_flat), jnp.zeros_like(z_flat)),
-           _log_normal(z_flat, flat(q_mean), flat(q_log_var)))
+  terms = (
+    losses.gaussian_log_likelihood(z_flat @ model.w.T + model.mu, flat(x), model.log_sigma),
+    _log_normal(z_flat, jnp.zeros_like(z_flat), jnp.zeros_like(z_flat)),
+    _log_normal(z_flat, flat(q_mean), flat(q_log_var)),
+  )
   return tuple(term.reshape(z.shape[:2]) for term in terms)
 
 
@@ -144,8 +162,9 @@ def test_elbo_is_below_log_evidence_with_equality_at_the_posterior(seed, mean_sh
   model = _ppca(seed)
   posterior_mean, posterior_log_var = _posterior(model)
   log_evidence = _log_evidence(model)
-  np.testing.assert_allclose(_elbo(model, posterior_mean, posterior_log_var), log_evidence,
-                             rtol=1e-5)
+  np.testing.assert_allclose(
+    _elbo(model, posterior_mean, posterior_log_var), log_evidence, rtol=1e-5
+  )
   approximate = _elbo(model, posterior_mean + mean_shift, posterior_log_var + log_var_shift)
   assert approximate <= log_evidence + 1e-4
 

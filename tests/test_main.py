@@ -5,43 +5,50 @@ from __future__ import annotations
 import json
 import os
 
-import numpy as np
-import pytest
-from PIL import Image
-
 from conftest import REPO, tiny_overrides
+import numpy as np
+from PIL import Image
+import pytest
 
 
-@pytest.mark.parametrize("recipe", ["gan", "vae", "ae"])
+@pytest.mark.parametrize('recipe', ['gan', 'vae', 'ae'])
 def test_train_sample_eval(recipe, run_main, idx_dir, tfds_dir, tmp_path):
-    workdir = str(tmp_path / recipe)
-    common = [f"--config={REPO}/configs/{recipe}.py", f"--workdir={workdir}", *tiny_overrides(idx_dir, tfds_dir)]
-    run_main(*common)
+  workdir = str(tmp_path / recipe)
+  common = [
+    f'--config={REPO}/configs/{recipe}.py',
+    f'--workdir={workdir}',
+    *tiny_overrides(idx_dir, tfds_dir),
+  ]
+  run_main(*common)
 
-    assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == ["2", "4"]
-    assert json.load(open(os.path.join(workdir, "config.json")))["method"]["name"] == recipe
-    assert any(f.startswith("events.") for f in os.listdir(os.path.join(workdir, "tensorboard")))
-    samples = os.listdir(os.path.join(workdir, "samples"))
-    assert "samples_0000004.png" in samples
-    if recipe != "gan":
-        assert {"reconstructions_0000004.png", "interpolation_0000004.png"} <= set(samples)
-        # Two rows (inputs, reconstructions) of 16 tiles of 28 pixels with 1 pixel of padding.
-        picture = Image.open(os.path.join(workdir, "samples", "reconstructions_0000004.png"))
-        assert picture.size == (16 * 29 + 1, 2 * 29 + 1)
+  assert sorted(os.listdir(os.path.join(workdir, 'checkpoints'))) == ['2', '4']
+  assert json.load(open(os.path.join(workdir, 'config.json')))['method']['name'] == recipe
+  assert any(f.startswith('events.') for f in os.listdir(os.path.join(workdir, 'tensorboard')))
+  samples = os.listdir(os.path.join(workdir, 'samples'))
+  assert 'samples_0000004.png' in samples
+  if recipe != 'gan':
+    assert {'reconstructions_0000004.png', 'interpolation_0000004.png'} <= set(samples)
+    # Two rows (inputs, reconstructions) of 16 tiles of 28 pixels with 1 pixel of padding.
+    picture = Image.open(os.path.join(workdir, 'samples', 'reconstructions_0000004.png'))
+    assert picture.size == (16 * 29 + 1, 2 * 29 + 1)
 
-    run_main(*common, "--mode=sample", "--config.sample.num=9", "--config.sample.seed=3")
-    picture = np.asarray(Image.open(os.path.join(workdir, "samples", "sample_step0000004_seed3.png")))
-    assert picture.shape == (3 * 29 + 1, 3 * 29 + 1)
-    assert picture.std() > 0  # Not a blank grid.
+  run_main(*common, '--mode=sample', '--config.sample.num=9', '--config.sample.seed=3')
+  picture = np.asarray(Image.open(os.path.join(workdir, 'samples', 'sample_step0000004_seed3.png')))
+  assert picture.shape == (3 * 29 + 1, 3 * 29 + 1)
+  assert picture.std() > 0  # Not a blank grid.
 
-    run_main(*common, "--mode=eval")
-    metrics = json.load(open(os.path.join(workdir, "eval", "metrics.json")))
-    assert metrics["step"] == 4
-    expected = {"d_loss", "d_real", "d_fake"} if recipe == "gan" else {"loss", "reconstruction", "kl"}
-    assert expected <= set(metrics) and all(np.isfinite(v) for v in metrics.values())
+  run_main(*common, '--mode=eval')
+  metrics = json.load(open(os.path.join(workdir, 'eval', 'metrics.json')))
+  assert metrics['step'] == 4
+  expected = {'d_loss', 'd_real', 'd_fake'} if recipe == 'gan' else {'loss', 'reconstruction', 'kl'}
+  assert expected <= set(metrics) and all(np.isfinite(v) for v in metrics.values())
 
 
 def test_sample_without_checkpoint_says_train_first(run_main, idx_dir, tfds_dir, tmp_path):
-    with pytest.raises(FileNotFoundError, match="train first"):
-        run_main(f"--config={REPO}/configs/gan.py", f"--workdir={tmp_path}", "--mode=sample",
-                 *tiny_overrides(idx_dir, tfds_dir))
+  with pytest.raises(FileNotFoundError, match='train first'):
+    run_main(
+      f'--config={REPO}/configs/gan.py',
+      f'--workdir={tmp_path}',
+      '--mode=sample',
+      *tiny_overrides(idx_dir, tfds_dir),
+    )

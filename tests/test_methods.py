@@ -2,104 +2,119 @@
 
 from __future__ import annotations
 
+from conftest import REPO
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from conftest import REPO
 from gans import config_lib, guard, methods
 
 
 def _gan(**fields):
-    config = config_lib.load_recipe(f"{REPO}/configs/gan.py")
-    config.model.generator_kwargs.hidden = (16, 32)
-    config.model.discriminator_kwargs.hidden = (32, 16)
-    for key, value in fields.items():
-        group, name = key.split(".")
-        config[group][name] = value
-    return methods.create(config, (28, 28, 1), 10)
+  config = config_lib.load_recipe(f'{REPO}/configs/gan.py')
+  config.model.generator_kwargs.hidden = (16, 32)
+  config.model.discriminator_kwargs.hidden = (32, 16)
+  for key, value in fields.items():
+    group, name = key.split('.')
+    config[group][name] = value
+  return methods.create(config, (28, 28, 1), 10)
 
 
 def _batch(shape, seed=0):
-    return {"image": jax.random.uniform(jax.random.PRNGKey(seed), shape), "label": jnp.zeros(shape[-4], jnp.int32)}
+  return {
+    'image': jax.random.uniform(jax.random.PRNGKey(seed), shape),
+    'label': jnp.zeros(shape[-4], jnp.int32),
+  }
 
 
-@pytest.mark.parametrize("n_critic", [1, 3])
+@pytest.mark.parametrize('n_critic', [1, 3])
 def test_gan_step_makes_n_critic_d_updates_per_g_update(n_critic):
-    method = _gan(**{"method.n_critic": n_critic})
-    assert method.batches_per_step == n_critic
-    shape = (8, 28, 28, 1) if n_critic == 1 else (n_critic, 8, 28, 28, 1)
-    state = method.init(jax.random.PRNGKey(0), _batch((8, 28, 28, 1)))
-    step = jax.jit(method.train_step)
-    for _ in range(2):
-        state, metrics = step(state, _batch(shape))
-    assert int(state.step) == 2
-    assert int(state.players["g"].step) == 2 and int(state.players["d"].step) == 2 * n_critic
-    assert set(metrics) == {"d_loss", "g_loss", "d_real", "d_fake"}
-    # The generator's BatchNorm running statistics were updated by its forward passes.
-    assert float(jnp.abs(state.players["g"].batch_stats["BatchNorm_0"]["mean"]).max()) > 0
+  method = _gan(**{'method.n_critic': n_critic})
+  assert method.batches_per_step == n_critic
+  shape = (8, 28, 28, 1) if n_critic == 1 else (n_critic, 8, 28, 28, 1)
+  state = method.init(jax.random.PRNGKey(0), _batch((8, 28, 28, 1)))
+  step = jax.jit(method.train_step)
+  for _ in range(2):
+    state, metrics = step(state, _batch(shape))
+  assert int(state.step) == 2
+  assert int(state.players['g'].step) == 2 and int(state.players['d'].step) == 2 * n_critic
+  assert set(metrics) == {'d_loss', 'g_loss', 'd_real', 'd_fake'}
+  # The generator's BatchNorm running statistics were updated by its forward passes.
+  assert float(jnp.abs(state.players['g'].batch_stats['BatchNorm_0']['mean']).max()) > 0
 
 
-@pytest.mark.parametrize("loss, expected", [("nonsaturating", lambda p: -jnp.log(p)),
-                                            ("minimax", lambda p: jnp.log(1 - p))])
+@pytest.mark.parametrize(
+  'loss, expected',
+  [('nonsaturating', lambda p: -jnp.log(p)), ('minimax', lambda p: jnp.log(1 - p))],
+)
 def test_gan_generator_loss_is_selectable(loss, expected):
-    method = _gan(**{"loss.name": loss})
-    logits = jnp.array([-2.0, 0.5, 3.0])
-    np.testing.assert_allclose(method.g_loss_fn(logits), jnp.mean(expected(jax.nn.sigmoid(logits))), rtol=1e-5)
+  method = _gan(**{'loss.name': loss})
+  logits = jnp.array([-2.0, 0.5, 3.0])
+  np.testing.assert_allclose(
+    method.g_loss_fn(logits), jnp.mean(expected(jax.nn.sigmoid(logits))), rtol=1e-5
+  )
 
 
 def test_gan_ema_tracks_the_generator():
-    method = _gan(**{"method.ema_decay": 0.5})
-    state = method.init(jax.random.PRNGKey(0), _batch((8, 28, 28, 1)))
-    before = state.players["g"].params
-    state, _ = jax.jit(method.train_step)(state, _batch((8, 28, 28, 1)))
-    expected = jax.tree.map(lambda old, new: 0.5 * old + 0.5 * new, before, state.players["g"].params)
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6), state.ema["g"], expected)
+  method = _gan(**{'method.ema_decay': 0.5})
+  state = method.init(jax.random.PRNGKey(0), _batch((8, 28, 28, 1)))
+  before = state.players['g'].params
+  state, _ = jax.jit(method.train_step)(state, _batch((8, 28, 28, 1)))
+  expected = jax.tree.map(lambda old, new: 0.5 * old + 0.5 * new, before, state.players['g'].params)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6), state.ema['g'], expected)
 
 
 def test_unknown_names_are_errors():
-    with pytest.raises(ValueError, match="unknown config.loss.name='hinge2'"):
-        _gan(**{"loss.name": "hinge2"})
-    config = config_lib.load_recipe(f"{REPO}/configs/gan.py")
-    config.method.name = "gann"
-    with pytest.raises(ValueError, match="unknown config.method.name='gann'; known methods: ae, gan, vae"):
-        methods.create(config, (28, 28, 1), 10)
-    config = config_lib.load_recipe(f"{REPO}/configs/gan.py")
-    config.model.generator = "mlp_gen"
-    with pytest.raises(ValueError, match="unknown net 'mlp_gen'"):
-        methods.create(config, (28, 28, 1), 10)
+  with pytest.raises(ValueError, match="unknown config.loss.name='hinge2'"):
+    _gan(**{'loss.name': 'hinge2'})
+  config = config_lib.load_recipe(f'{REPO}/configs/gan.py')
+  config.method.name = 'gann'
+  with pytest.raises(
+    ValueError, match="unknown config.method.name='gann'; known methods: ae, gan, vae"
+  ):
+    methods.create(config, (28, 28, 1), 10)
+  config = config_lib.load_recipe(f'{REPO}/configs/gan.py')
+  config.model.generator = 'mlp_gen'
+  with pytest.raises(ValueError, match="unknown net 'mlp_gen'"):
+    methods.create(config, (28, 28, 1), 10)
 
 
-@pytest.mark.parametrize("recipe", ["vae", "ae"])
+@pytest.mark.parametrize('recipe', ['vae', 'ae'])
 def test_autoencoder_step_and_figures(recipe):
-    config = config_lib.load_recipe(f"{REPO}/configs/{recipe}.py")
-    method = methods.create(config, (28, 28, 1), 10)
-    batch = _batch((16, 28, 28, 1))
-    state = method.init(jax.random.PRNGKey(0), batch)
-    step = jax.jit(method.train_step)
-    losses = []
-    for _ in range(5):
-        state, metrics = step(state, batch)
-        losses.append(float(metrics["loss"]))
-    assert losses[-1] < losses[0]
-    if recipe == "ae":
-        assert float(metrics["kl"]) == 0.0
-    else:
-        np.testing.assert_allclose(metrics["loss"], metrics["reconstruction"] + metrics["kl"], rtol=1e-5)
-    figures = method.figures(state, batch, jax.random.PRNGKey(1))
-    assert figures["reconstructions"].shape == (2, 16, 28, 28, 1)
-    assert figures["interpolation"].shape == (8, 10, 28, 28, 1)
-    np.testing.assert_array_equal(figures["reconstructions"][0], batch["image"])
-    samples = method.generate(state, jax.random.PRNGKey(2), 5)
-    assert samples.shape == (5, 28, 28, 1) and 0 <= float(samples.min()) and float(samples.max()) <= 1
+  config = config_lib.load_recipe(f'{REPO}/configs/{recipe}.py')
+  method = methods.create(config, (28, 28, 1), 10)
+  batch = _batch((16, 28, 28, 1))
+  state = method.init(jax.random.PRNGKey(0), batch)
+  step = jax.jit(method.train_step)
+  losses = []
+  for _ in range(5):
+    state, metrics = step(state, batch)
+    losses.append(float(metrics['loss']))
+  assert losses[-1] < losses[0]
+  if recipe == 'ae':
+    assert float(metrics['kl']) == 0.0
+  else:
+    np.testing.assert_allclose(
+      metrics['loss'], metrics['reconstruction'] + metrics['kl'], rtol=1e-5
+    )
+  figures = method.figures(state, batch, jax.random.PRNGKey(1))
+  assert figures['reconstructions'].shape == (2, 16, 28, 28, 1)
+  assert figures['interpolation'].shape == (8, 10, 28, 28, 1)
+  np.testing.assert_array_equal(figures['reconstructions'][0], batch['image'])
+  samples = method.generate(state, jax.random.PRNGKey(2), 5)
+  assert samples.shape == (5, 28, 28, 1) and 0 <= float(samples.min()) and float(samples.max()) <= 1
 
 
 def test_divergence_message_names_step_quantity_and_checkpoint():
-    health = {"first_bad_step": 40, "bad_quantity": 0, "skipped": 0}
-    with pytest.raises(guard.DivergenceError, match="non-finite d_loss at step 40; the last good checkpoint is "
-                                                    "step 20 \\(kept\\)"):
-        guard.raise_if_diverged(health, ["g_loss", "d_loss"], 20)
-    with pytest.raises(guard.DivergenceError, match="non-finite parameters at step 3; no checkpoint"):
-        guard.raise_if_diverged({**health, "first_bad_step": 3, "bad_quantity": 2}, ["g_loss", "d_loss"], None)
-    guard.raise_if_diverged({**health, "first_bad_step": -1}, ["d_loss"], 20)
+  health = {'first_bad_step': 40, 'bad_quantity': 0, 'skipped': 0}
+  with pytest.raises(
+    guard.DivergenceError,
+    match='non-finite d_loss at step 40; the last good checkpoint is step 20 \\(kept\\)',
+  ):
+    guard.raise_if_diverged(health, ['g_loss', 'd_loss'], 20)
+  with pytest.raises(guard.DivergenceError, match='non-finite parameters at step 3; no checkpoint'):
+    guard.raise_if_diverged(
+      {**health, 'first_bad_step': 3, 'bad_quantity': 2}, ['g_loss', 'd_loss'], None
+    )
+  guard.raise_if_diverged({**health, 'first_bad_step': -1}, ['d_loss'], 20)

@@ -6,17 +6,24 @@ import os
 import subprocess
 import sys
 
+from conftest import REPO, load_params, tiny_config, tiny_overrides
 import jax
 import numpy as np
 
-from conftest import REPO, load_params, tiny_config, tiny_overrides
 from gans import train
 
 # Small nets (BatchNorm in G: its statistics must be over the global batch) and a few steps of SGD (Adam
 # divides by sqrt(v) and so amplifies float rounding in near-zero gradients to whole update sizes).
-OVERRIDES = {"model.generator_kwargs.hidden": (32, 64), "model.discriminator_kwargs.hidden": (64, 32),
-             "optim.g.name": "sgd", "optim.g.lr": 0.05, "optim.d.name": "sgd", "optim.d.lr": 0.05,
-             "train.steps": 3, "train.checkpoint_every": 1}
+OVERRIDES = {
+  'model.generator_kwargs.hidden': (32, 64),
+  'model.discriminator_kwargs.hidden': (64, 32),
+  'optim.g.name': 'sgd',
+  'optim.g.lr': 0.05,
+  'optim.d.name': 'sgd',
+  'optim.d.lr': 0.05,
+  'train.steps': 3,
+  'train.checkpoint_every': 1,
+}
 
 _RUN_ON_8_DEVICES = """
 import sys
@@ -30,41 +37,66 @@ train.train_and_evaluate(tiny_config("gan", {idx_dir!r}, {tfds_dir!r}, **{overri
 
 
 def test_eight_devices_match_one(idx_dir, tfds_dir, tmp_path):
-    one, eight = str(tmp_path / "one"), str(tmp_path / "eight")
-    assert jax.device_count() == 1
-    train.train_and_evaluate(tiny_config("gan", idx_dir, tfds_dir, **OVERRIDES), one)
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8"}
-    script = _RUN_ON_8_DEVICES.format(tests=os.path.join(REPO, "tests"), idx_dir=idx_dir, tfds_dir=tfds_dir,
-                                      overrides=OVERRIDES, workdir=eight)
-    subprocess.run([sys.executable, "-c", script], env=env, check=True, cwd=REPO)
+  one, eight = str(tmp_path / 'one'), str(tmp_path / 'eight')
+  assert jax.device_count() == 1
+  train.train_and_evaluate(tiny_config('gan', idx_dir, tfds_dir, **OVERRIDES), one)
+  env = {**os.environ, 'XLA_FLAGS': '--xla_force_host_platform_device_count=8'}
+  script = _RUN_ON_8_DEVICES.format(
+    tests=os.path.join(REPO, 'tests'),
+    idx_dir=idx_dir,
+    tfds_dir=tfds_dir,
+    overrides=OVERRIDES,
+    workdir=eight,
+  )
+  subprocess.run([sys.executable, '-c', script], env=env, check=True, cwd=REPO)
 
-    a, b = load_params(one, 3), load_params(eight, 3)
-    differences = jax.tree.leaves(jax.tree.map(lambda x, y: float(np.max(np.abs(x - y))), a, b))
-    assert differences and max(differences) < 1e-5
-    # The tolerance is meaningful: two training steps move the parameters by far more.
-    moved = jax.tree.leaves(jax.tree.map(lambda x, y: float(np.max(np.abs(x - y))), load_params(one, 1), a))
-    assert max(moved) > 1e-3
+  a, b = load_params(one, 3), load_params(eight, 3)
+  differences = jax.tree.leaves(jax.tree.map(lambda x, y: float(np.max(np.abs(x - y))), a, b))
+  assert differences and max(differences) < 1e-5
+  # The tolerance is meaningful: two training steps move the parameters by far more.
+  moved = jax.tree.leaves(
+    jax.tree.map(lambda x, y: float(np.max(np.abs(x - y))), load_params(one, 1), a)
+  )
+  assert max(moved) > 1e-3
 
 
 def _tiny_flags(idx_dir, tfds_dir, workdir):
-    flat = {f"--config.{key}": value for key, value in OVERRIDES.items()}
-    return [f"--config={REPO}/configs/gan.py", f"--workdir={workdir}", *tiny_overrides(idx_dir, tfds_dir),
-            *(f"{flag}={value}" for flag, value in flat.items())]
+  flat = {f'--config.{key}': value for key, value in OVERRIDES.items()}
+  return [
+    f'--config={REPO}/configs/gan.py',
+    f'--workdir={workdir}',
+    *tiny_overrides(idx_dir, tfds_dir),
+    *(f'{flag}={value}' for flag, value in flat.items()),
+  ]
 
 
 def test_two_processes_match_one_process(idx_dir, tfds_dir, tmp_path):
-    """2 processes × 2 devices (jax.distributed over 127.0.0.1, gloo) = 1 process × 4 devices."""
-    one, two = str(tmp_path / "one"), str(tmp_path / "two")
-    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4", "JAX_PLATFORMS": "cpu"}
-    subprocess.run([sys.executable, "-m", "gans.main", *_tiny_flags(idx_dir, tfds_dir, one)], env=env,
-                   check=True, cwd=REPO, capture_output=True, timeout=600)
-    result = subprocess.run(["bash", "launch/multiprocess_cpu.sh", "2", "2",
-                             *_tiny_flags(idx_dir, tfds_dir, two)], cwd=REPO, capture_output=True, text=True,
-                            timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "JAX process 1 of 2, backend cpu: 2 local of 4 global devices" in result.stderr
-    a, b = load_params(one, 3), load_params(two, 3)
-    differences = jax.tree.leaves(jax.tree.map(lambda x, y: float(np.max(np.abs(x - y))), a, b))
-    assert differences and max(differences) < 1e-5
-    # Only process 0 wrote the figures: one file per figure and step.
-    assert sorted(os.listdir(os.path.join(two, "samples"))) == ["samples_0000003.png"]
+  """2 processes × 2 devices (jax.distributed over 127.0.0.1, gloo) = 1 process × 4 devices."""
+  one, two = str(tmp_path / 'one'), str(tmp_path / 'two')
+  env = {
+    **os.environ,
+    'XLA_FLAGS': '--xla_force_host_platform_device_count=4',
+    'JAX_PLATFORMS': 'cpu',
+  }
+  subprocess.run(
+    [sys.executable, '-m', 'gans.main', *_tiny_flags(idx_dir, tfds_dir, one)],
+    env=env,
+    check=True,
+    cwd=REPO,
+    capture_output=True,
+    timeout=600,
+  )
+  result = subprocess.run(
+    ['bash', 'launch/multiprocess_cpu.sh', '2', '2', *_tiny_flags(idx_dir, tfds_dir, two)],
+    cwd=REPO,
+    capture_output=True,
+    text=True,
+    timeout=600,
+  )
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert 'JAX process 1 of 2, backend cpu: 2 local of 4 global devices' in result.stderr
+  a, b = load_params(one, 3), load_params(two, 3)
+  differences = jax.tree.leaves(jax.tree.map(lambda x, y: float(np.max(np.abs(x - y))), a, b))
+  assert differences and max(differences) < 1e-5
+  # Only process 0 wrote the figures: one file per figure and step.
+  assert sorted(os.listdir(os.path.join(two, 'samples'))) == ['samples_0000003.png']

@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+from conftest import load_params, tiny_config
 import jax
 import numpy as np
 
-from conftest import load_params, tiny_config
 from gans import train
 
 
 def test_resumed_run_is_bit_identical(idx_dir, tfds_dir, tmp_path):
-    # n_critic=2 stacks batches and EMA adds state: both must survive the restart.
-    overrides = {"method.n_critic": 2, "method.ema_decay": 0.9, "train.checkpoint_every": 3}
-    train.train_and_evaluate(tiny_config("gan", idx_dir, tfds_dir, steps=6, **overrides), str(tmp_path / "straight"))
-    train.train_and_evaluate(tiny_config("gan", idx_dir, tfds_dir, steps=3, **overrides), str(tmp_path / "resumed"))
-    train.train_and_evaluate(tiny_config("gan", idx_dir, tfds_dir, steps=6, **overrides), str(tmp_path / "resumed"))
+  # n_critic=2 stacks batches and EMA adds state: both must survive the restart.
+  overrides = {'method.n_critic': 2, 'method.ema_decay': 0.9, 'train.checkpoint_every': 3}
+  train.train_and_evaluate(
+    tiny_config('gan', idx_dir, tfds_dir, steps=6, **overrides), str(tmp_path / 'straight')
+  )
+  train.train_and_evaluate(
+    tiny_config('gan', idx_dir, tfds_dir, steps=3, **overrides), str(tmp_path / 'resumed')
+  )
+  train.train_and_evaluate(
+    tiny_config('gan', idx_dir, tfds_dir, steps=6, **overrides), str(tmp_path / 'resumed')
+  )
 
-    straight, resumed = load_params(tmp_path / "straight", 6), load_params(tmp_path / "resumed", 6)
-    leaves = jax.tree.leaves(jax.tree.map(lambda a, b: np.array_equal(a, b), straight, resumed))
-    assert leaves and all(leaves)
-    # And training did something: the params moved away from those at step 3.
-    moved = jax.tree.map(lambda a, b: not np.array_equal(a, b), load_params(tmp_path / "resumed", 3), resumed)
-    assert any(jax.tree.leaves(moved))
+  straight, resumed = load_params(tmp_path / 'straight', 6), load_params(tmp_path / 'resumed', 6)
+  leaves = jax.tree.leaves(jax.tree.map(lambda a, b: np.array_equal(a, b), straight, resumed))
+  assert leaves and all(leaves)
+  # And training did something: the params moved away from those at step 3.
+  moved = jax.tree.map(
+    lambda a, b: not np.array_equal(a, b), load_params(tmp_path / 'resumed', 3), resumed
+  )
+  assert any(jax.tree.leaves(moved))

@@ -18,77 +18,88 @@ import tensorflow_datasets as tfds
 
 from gans.data import idx_builder
 
-DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
-DEFAULT_TFDS_DIR = os.path.join(os.path.expanduser("~"), "tensorflow_datasets")
+DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist'
+DEFAULT_TFDS_DIR = os.path.join(os.path.expanduser('~'), 'tensorflow_datasets')
 
 
 class MissingDataError(FileNotFoundError):
-    """The dataset's files are not on disk; the message says how to get them."""
+  """The dataset's files are not on disk; the message says how to get them."""
 
 
 @dataclasses.dataclass(frozen=True)
 class Split:
-    """One split held in memory: ``images`` uint8 [N, H, W, C] and
-    ``labels`` int32 [N]."""
+  """One split held in memory: ``images`` uint8 [N, H, W, C] and
+  ``labels`` int32 [N]."""
 
-    images: np.ndarray
-    labels: np.ndarray
-    num_classes: int
+  images: np.ndarray
+  labels: np.ndarray
+  num_classes: int
 
-    def __post_init__(self):
-        if len(self.images) == 0:
-            raise ValueError("the split is empty: check the dataset files and the split name.")
-        if len(self.labels) != len(self.images):
-            raise ValueError(f"{len(self.images)} images but {len(self.labels)} labels.")
+  def __post_init__(self):
+    if len(self.images) == 0:
+      raise ValueError('the split is empty: check the dataset files and the split name.')
+    if len(self.labels) != len(self.images):
+      raise ValueError(f'{len(self.images)} images but {len(self.labels)} labels.')
 
 
 def idx_source_dir(data_config) -> str:
-    return data_config.source_dir or os.environ.get("GANS_DATA_DIR") or DEBIAN_FASHION_MNIST
+  return data_config.source_dir or os.environ.get('GANS_DATA_DIR') or DEBIAN_FASHION_MNIST
 
 
 def _missing_idx_message(name: str, directory: str, missing: list[str]) -> str:
-    if name == "fashion_mnist" and directory == DEBIAN_FASHION_MNIST:
-        how = "Install them with: apt-get install -y dataset-fashion-mnist"
-    else:
-        how = (f"Put the {name} IDX files ({', '.join(missing)}, optionally .gz) in one directory and pass "
-               "it with --config.data.source_dir=DIR or GANS_DATA_DIR=DIR")
-    return f"{name}: IDX files {missing} not found in {directory}. {how}."
+  if name == 'fashion_mnist' and directory == DEBIAN_FASHION_MNIST:
+    how = 'Install them with: apt-get install -y dataset-fashion-mnist'
+  else:
+    how = (
+      f'Put the {name} IDX files ({", ".join(missing)}, optionally .gz) in one directory and pass '
+      'it with --config.data.source_dir=DIR or GANS_DATA_DIR=DIR'
+    )
+  return f'{name}: IDX files {missing} not found in {directory}. {how}.'
 
 
 def _tfds_dir(data_config) -> str:
-    return data_config.tfds_dir or os.environ.get("TFDS_DATA_DIR") or DEFAULT_TFDS_DIR
+  return data_config.tfds_dir or os.environ.get('TFDS_DATA_DIR') or DEFAULT_TFDS_DIR
 
 
 def _idx_data_source(data_config, split: str):
-    directory = idx_source_dir(data_config)
-    missing = [stem for stems in idx_builder.SPLIT_FILES.values() for stem in stems
-               if idx_builder.find_idx_file(directory, stem) is None]
-    if missing:
-        raise MissingDataError(_missing_idx_message(data_config.name, directory, missing))
-    prepared = os.path.join(_tfds_dir(data_config), "gans_idx", idx_builder.source_fingerprint(directory))
-    builder = idx_builder.IdxImages(
-        source_dir=directory, config=data_config.name, data_dir=prepared, file_format="array_record")
-    builder.download_and_prepare()
-    return builder.as_data_source(split=split), 10
+  directory = idx_source_dir(data_config)
+  missing = [
+    stem
+    for stems in idx_builder.SPLIT_FILES.values()
+    for stem in stems
+    if idx_builder.find_idx_file(directory, stem) is None
+  ]
+  if missing:
+    raise MissingDataError(_missing_idx_message(data_config.name, directory, missing))
+  prepared = os.path.join(
+    _tfds_dir(data_config), 'gans_idx', idx_builder.source_fingerprint(directory)
+  )
+  builder = idx_builder.IdxImages(
+    source_dir=directory, config=data_config.name, data_dir=prepared, file_format='array_record'
+  )
+  builder.download_and_prepare()
+  return builder.as_data_source(split=split), 10
 
 
 def _catalogue_data_source(data_config, split: str):
-    builder = tfds.builder(data_config.name, data_dir=_tfds_dir(data_config), file_format="array_record")
-    builder.download_and_prepare()
-    return builder.as_data_source(split=split), builder.info.features["label"].num_classes
+  builder = tfds.builder(
+    data_config.name, data_dir=_tfds_dir(data_config), file_format='array_record'
+  )
+  builder.download_and_prepare()
+  return builder.as_data_source(split=split), builder.info.features['label'].num_classes
 
 
 def load_split(data_config, split: str) -> Split:
-    """Reads the whole ``split`` of ``data_config.name`` into memory (a one-off cost at start-up)."""
-    if data_config.source == "idx":
-        source, num_classes = _idx_data_source(data_config, split)
-    elif data_config.source == "tfds":
-        source, num_classes = _catalogue_data_source(data_config, split)
-    else:
-        raise ValueError(f"config.data.source={data_config.source!r}: use 'idx' or 'tfds'.")
-    examples = [source[i] for i in range(len(source))]
-    if not examples:
-        raise ValueError(f"{data_config.name}: split {split!r} is empty.")
-    images = np.stack([example["image"] for example in examples]).astype(np.uint8)
-    labels = np.asarray([example["label"] for example in examples], dtype=np.int32)
-    return Split(images, labels, num_classes)
+  """Reads the whole ``split`` of ``data_config.name`` into memory (a one-off cost at start-up)."""
+  if data_config.source == 'idx':
+    source, num_classes = _idx_data_source(data_config, split)
+  elif data_config.source == 'tfds':
+    source, num_classes = _catalogue_data_source(data_config, split)
+  else:
+    raise ValueError(f"config.data.source={data_config.source!r}: use 'idx' or 'tfds'.")
+  examples = [source[i] for i in range(len(source))]
+  if not examples:
+    raise ValueError(f'{data_config.name}: split {split!r} is empty.')
+  images = np.stack([example['image'] for example in examples]).astype(np.uint8)
+  labels = np.asarray([example['label'] for example in examples], dtype=np.int32)
+  return Split(images, labels, num_classes)

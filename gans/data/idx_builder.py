@@ -18,66 +18,68 @@ import tensorflow_datasets as tfds
 from gans.data import idx
 
 SPLIT_FILES = {
-    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+  'train': ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte'),
+  'test': ('t10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte'),
 }
 
 
 def find_idx_file(directory: str, stem: str) -> str | None:
-    """Returns ``directory/stem.gz`` or ``directory/stem``, whichever exists, else None."""
-    for name in (stem + ".gz", stem):
-        path = os.path.join(directory, name)
-        if os.path.isfile(path):
-            return path
-    return None
+  """Returns ``directory/stem.gz`` or ``directory/stem``, whichever exists, else None."""
+  for name in (stem + '.gz', stem):
+    path = os.path.join(directory, name)
+    if os.path.isfile(path):
+      return path
+  return None
 
 
 def source_fingerprint(directory: str) -> str:
-    """A short hash of the absolute paths, sizes and modification times of the IDX files."""
-    digest = hashlib.sha256()
-    for stems in SPLIT_FILES.values():
-        for stem in stems:
-            path = find_idx_file(directory, stem)
-            stat = os.stat(path)
-            digest.update(f"{os.path.abspath(path)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
-    return digest.hexdigest()[:12]
+  """A short hash of the absolute paths, sizes and modification times of the IDX files."""
+  digest = hashlib.sha256()
+  for stems in SPLIT_FILES.values():
+    for stem in stems:
+      path = find_idx_file(directory, stem)
+      stat = os.stat(path)
+      digest.update(f'{os.path.abspath(path)}:{stat.st_size}:{stat.st_mtime_ns}'.encode())
+  return digest.hexdigest()[:12]
 
 
 class IdxImages(tfds.core.GeneratorBasedBuilder):
-    """28×28 grey-scale images with 10 classes, read from IDX files in ``source_dir``."""
+  """28×28 grey-scale images with 10 classes, read from IDX files in ``source_dir``."""
 
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "IDX images as uint8 tensors, array_record format."}
-    BUILDER_CONFIGS = [
-        tfds.core.BuilderConfig(name="fashion_mnist", description="Fashion-MNIST (Xiao et al. 2017)."),
-        tfds.core.BuilderConfig(name="mnist", description="MNIST (LeCun et al. 1998)."),
-    ]
+  VERSION = tfds.core.Version('1.0.0')
+  RELEASE_NOTES = {'1.0.0': 'IDX images as uint8 tensors, array_record format.'}
+  BUILDER_CONFIGS = [
+    tfds.core.BuilderConfig(name='fashion_mnist', description='Fashion-MNIST (Xiao et al. 2017).'),
+    tfds.core.BuilderConfig(name='mnist', description='MNIST (LeCun et al. 1998).'),
+  ]
 
-    def __init__(self, *, source_dir: str, **kwargs):
-        self._source_dir = source_dir
-        super().__init__(**kwargs)
+  def __init__(self, *, source_dir: str, **kwargs):
+    self._source_dir = source_dir
+    super().__init__(**kwargs)
 
-    def _info(self) -> tfds.core.DatasetInfo:
-        return self.dataset_info_from_configs(
-            features=tfds.features.FeaturesDict({
-                "image": tfds.features.Tensor(shape=(28, 28, 1), dtype=np.uint8),
-                "label": tfds.features.Tensor(shape=(), dtype=np.int64),
-            }),
-            supervised_keys=("image", "label"),
-        )
+  def _info(self) -> tfds.core.DatasetInfo:
+    return self.dataset_info_from_configs(
+      features=tfds.features.FeaturesDict(
+        {
+          'image': tfds.features.Tensor(shape=(28, 28, 1), dtype=np.uint8),
+          'label': tfds.features.Tensor(shape=(), dtype=np.int64),
+        }
+      ),
+      supervised_keys=('image', 'label'),
+    )
 
-    def _split_generators(self, dl_manager):
-        del dl_manager  # Local files only.
-        return {split: self._generate_examples(split) for split in SPLIT_FILES}
+  def _split_generators(self, dl_manager):
+    del dl_manager  # Local files only.
+    return {split: self._generate_examples(split) for split in SPLIT_FILES}
 
-    def _generate_examples(self, split: str):
-        image_stem, label_stem = SPLIT_FILES[split]
-        images = idx.read_idx(find_idx_file(self._source_dir, image_stem))
-        labels = idx.read_idx(find_idx_file(self._source_dir, label_stem))
-        if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.shape != images.shape[:1]:
-            raise idx.IdxFormatError(
-                f"{self._source_dir} ({split}): images {images.shape} and labels {labels.shape} are not "
-                "[N, 28, 28] and [N]."
-            )
-        for i, (image, label) in enumerate(zip(images, labels)):
-            yield i, {"image": image[:, :, None], "label": np.int64(label)}
+  def _generate_examples(self, split: str):
+    image_stem, label_stem = SPLIT_FILES[split]
+    images = idx.read_idx(find_idx_file(self._source_dir, image_stem))
+    labels = idx.read_idx(find_idx_file(self._source_dir, label_stem))
+    if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.shape != images.shape[:1]:
+      raise idx.IdxFormatError(
+        f'{self._source_dir} ({split}): images {images.shape} and labels {labels.shape} are not '
+        '[N, 28, 28] and [N].'
+      )
+    for i, (image, label) in enumerate(zip(images, labels)):
+      yield i, {'image': image[:, :, None], 'label': np.int64(label)}

@@ -7,80 +7,94 @@ here calls a model: penalties take the critic as a function. docs/losses.md list
 with its formula and paper.
 """
 
-from gans.losses.adversarial import hinge_discriminator_loss
-from gans.losses.adversarial import hinge_generator_loss
-from gans.losses.adversarial import least_squares_discriminator_loss
-from gans.losses.adversarial import least_squares_generator_loss
-from gans.losses.adversarial import minimax_discriminator_loss
-from gans.losses.adversarial import minimax_generator_loss
-from gans.losses.adversarial import nonsaturating_generator_loss
-from gans.losses.adversarial import relativistic_average_discriminator_loss
-from gans.losses.adversarial import relativistic_average_generator_loss
-from gans.losses.adversarial import wasserstein_discriminator_loss
-from gans.losses.adversarial import wasserstein_generator_loss
-from gans.losses.began import began_autoencoder_loss
-from gans.losses.began import began_convergence_measure
-from gans.losses.began import began_discriminator_loss
-from gans.losses.began import began_k_update
-from gans.losses.conditional import cycle_consistency_loss
-from gans.losses.conditional import identity_loss
-from gans.losses.conditional import matching_aware_discriminator_loss
-from gans.losses.fgan import F_DIVERGENCES
-from gans.losses.fgan import FDivergence
-from gans.losses.fgan import f_divergence
-from gans.losses.fgan import f_gan_discriminator_loss
-from gans.losses.fgan import f_gan_generator_loss
-from gans.losses.infogan import categorical_mutual_information_bound
-from gans.losses.infogan import infogan_categorical_loss
-from gans.losses.infogan import infogan_continuous_loss
-from gans.losses.penalties import clip_weights
-from gans.losses.penalties import dragan_penalty
-from gans.losses.penalties import gradient_penalty
-from gans.losses.penalties import r1_penalty
-from gans.losses.penalties import r2_penalty
-from gans.losses.penalties import random_interpolates
-from gans.losses.vae import bernoulli_log_likelihood
-from gans.losses.vae import gaussian_kl
-from gans.losses.vae import gaussian_log_likelihood
-from gans.losses.vae import iwae_bound
-from gans.losses.vae import negative_elbo
+from gans.losses.adversarial import (
+  hinge_discriminator_loss,
+  hinge_generator_loss,
+  least_squares_discriminator_loss,
+  least_squares_generator_loss,
+  minimax_discriminator_loss,
+  minimax_generator_loss,
+  nonsaturating_generator_loss,
+  relativistic_average_discriminator_loss,
+  relativistic_average_generator_loss,
+  wasserstein_discriminator_loss,
+  wasserstein_generator_loss,
+)
+from gans.losses.began import (
+  began_autoencoder_loss,
+  began_convergence_measure,
+  began_discriminator_loss,
+  began_k_update,
+)
+from gans.losses.conditional import (
+  cycle_consistency_loss,
+  identity_loss,
+  matching_aware_discriminator_loss,
+)
+from gans.losses.fgan import (
+  F_DIVERGENCES,
+  FDivergence,
+  f_divergence,
+  f_gan_discriminator_loss,
+  f_gan_generator_loss,
+)
+from gans.losses.infogan import (
+  categorical_mutual_information_bound,
+  infogan_categorical_loss,
+  infogan_continuous_loss,
+)
+from gans.losses.penalties import (
+  clip_weights,
+  dragan_penalty,
+  gradient_penalty,
+  r1_penalty,
+  r2_penalty,
+  random_interpolates,
+)
+from gans.losses.vae import (
+  bernoulli_log_likelihood,
+  gaussian_kl,
+  gaussian_log_likelihood,
+  iwae_bound,
+  negative_elbo,
+)
 
 __all__ = (
-    'F_DIVERGENCES',
-    'FDivergence',
-    'began_autoencoder_loss',
-    'began_convergence_measure',
-    'began_discriminator_loss',
-    'began_k_update',
-    'bernoulli_log_likelihood',
-    'categorical_mutual_information_bound',
-    'clip_weights',
-    'cycle_consistency_loss',
-    'dragan_penalty',
-    'f_divergence',
-    'f_gan_discriminator_loss',
-    'f_gan_generator_loss',
-    'gaussian_kl',
-    'gaussian_log_likelihood',
-    'gradient_penalty',
-    'hinge_discriminator_loss',
-    'hinge_generator_loss',
-    'identity_loss',
-    'infogan_categorical_loss',
-    'infogan_continuous_loss',
-    'iwae_bound',
-    'least_squares_discriminator_loss',
-    'least_squares_generator_loss',
-    'matching_aware_discriminator_loss',
-    'minimax_discriminator_loss',
-    'minimax_generator_loss',
-    'negative_elbo',
-    'nonsaturating_generator_loss',
-    'r1_penalty',
-    'r2_penalty',
-    'random_interpolates',
-    'relativistic_average_discriminator_loss',
-    'relativistic_average_generator_loss',
-    'wasserstein_discriminator_loss',
-    'wasserstein_generator_loss',
+  'F_DIVERGENCES',
+  'FDivergence',
+  'began_autoencoder_loss',
+  'began_convergence_measure',
+  'began_discriminator_loss',
+  'began_k_update',
+  'bernoulli_log_likelihood',
+  'categorical_mutual_information_bound',
+  'clip_weights',
+  'cycle_consistency_loss',
+  'dragan_penalty',
+  'f_divergence',
+  'f_gan_discriminator_loss',
+  'f_gan_generator_loss',
+  'gaussian_kl',
+  'gaussian_log_likelihood',
+  'gradient_penalty',
+  'hinge_discriminator_loss',
+  'hinge_generator_loss',
+  'identity_loss',
+  'infogan_categorical_loss',
+  'infogan_continuous_loss',
+  'iwae_bound',
+  'least_squares_discriminator_loss',
+  'least_squares_generator_loss',
+  'matching_aware_discriminator_loss',
+  'minimax_discriminator_loss',
+  'minimax_generator_loss',
+  'negative_elbo',
+  'nonsaturating_generator_loss',
+  'r1_penalty',
+  'r2_penalty',
+  'random_interpolates',
+  'relativistic_average_discriminator_loss',
+  'relativistic_average_generator_loss',
+  'wasserstein_discriminator_loss',
+  'wasserstein_generator_loss',
 )

@@ -45,7 +45,8 @@ def weighted_mean(values: Array, weights: Weights = None) -> Array:
   weights = as_float(weights)
   chex.assert_equal_shape_prefix([values, weights], weights.ndim)
   weights = jnp.broadcast_to(
-      jnp.reshape(weights, weights.shape + (1,) * (values.ndim - weights.ndim)), values.shape)
+    jnp.reshape(weights, weights.shape + (1,) * (values.ndim - weights.ndim)), values.shape
+  )
   return jnp.sum(weights * values) / jnp.sum(weights)
 
 
@@ -64,8 +65,13 @@ def assert_batched(x: Array) -> None:
     raise ValueError(f'expected a batch [B, ...], got an array of shape {jnp.shape(x)}')
 
 
-def two_sample_mean(real_term: Callable[[Array], Array], fake_term: Callable[[Array], Array],
-                    real: Array, fake: Array, weights: PairWeights) -> Array:
+def two_sample_mean(
+  real_term: Callable[[Array], Array],
+  fake_term: Callable[[Array], Array],
+  real: Array,
+  fake: Array,
+  weights: PairWeights,
+) -> Array:
   """E_real[real_term(real)] + E_fake[fake_term(fake)], the shape of every D objective.
 
   `real` and `fake` may differ in batch size but must agree in rank and trailing shape, so a
@@ -74,8 +80,9 @@ def two_sample_mean(real_term: Callable[[Array], Array], fake_term: Callable[[Ar
   assert_batched(real)
   chex.assert_shape(fake, (None,) + jnp.shape(real)[1:])
   real_weights, fake_weights = split_weights(weights)
-  return (weighted_mean(real_term(as_float(real)), real_weights)
-          + weighted_mean(fake_term(as_float(fake)), fake_weights))
+  return weighted_mean(real_term(as_float(real)), real_weights) + weighted_mean(
+    fake_term(as_float(fake)), fake_weights
+  )
 
 
 def per_example_sum(values: Array) -> Array:

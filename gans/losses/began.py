@@ -13,8 +13,9 @@ import jax.numpy as jnp
 from gans.losses._common import Array, Weights, mean_absolute_error
 
 
-def began_autoencoder_loss(inputs: Array, reconstructions: Array, *,
-                           weights: Weights = None) -> Array:
+def began_autoencoder_loss(
+  inputs: Array, reconstructions: Array, *, weights: Weights = None
+) -> Array:
   """L(v) = E|v - D(v)| over all elements; L_G is this on generated images.
 
   Args:
@@ -30,8 +31,9 @@ def began_discriminator_loss(real_ae_loss: Array, fake_ae_loss: Array, k: Array)
   return real_ae_loss - jax.lax.stop_gradient(k) * fake_ae_loss
 
 
-def began_k_update(k: Array, real_ae_loss: Array, fake_ae_loss: Array, *, gamma: float,
-                   lambda_k: float) -> Array:
+def began_k_update(
+  k: Array, real_ae_loss: Array, fake_ae_loss: Array, *, gamma: float, lambda_k: float
+) -> Array:
   """k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z))), 0, 1), gradient-free.
 
   gamma = E[L(G(z))] / E[L(x)] at equilibrium is the diversity ratio (the paper uses
@@ -41,7 +43,6 @@ def began_k_update(k: Array, real_ae_loss: Array, fake_ae_loss: Array, *, gamma:
   return jax.lax.stop_gradient(jnp.clip(k + lambda_k * balance, 0.0, 1.0))
 
 
-def began_convergence_measure(real_ae_loss: Array, fake_ae_loss: Array, *,
-                              gamma: float) -> Array:
+def began_convergence_measure(real_ae_loss: Array, fake_ae_loss: Array, *, gamma: float) -> Array:
   """M_global = L(x) + |gamma L(x) - L(G(z))|, which decreases as training converges."""
   return real_ae_loss + jnp.abs(gamma * real_ae_loss - fake_ae_loss)

@@ -4,8 +4,9 @@ from gans.losses._common import Array, Weights, mean_absolute_error
 from gans.losses.adversarial import minimax_discriminator_loss
 
 
-def cycle_consistency_loss(inputs: Array, reconstructions: Array, *,
-                           weights: Weights = None) -> Array:
+def cycle_consistency_loss(
+  inputs: Array, reconstructions: Array, *, weights: Weights = None
+) -> Array:
   """E|F(G(x)) - x| (L1, mean over all elements) for one direction of the cycle.
 
   Zhu et al., "Unpaired Image-to-Image Translation using Cycle-Consistent Adversarial
@@ -33,9 +34,13 @@ def identity_loss(inputs: Array, outputs: Array, *, weights: Weights = None) -> 
   return mean_absolute_error(outputs, inputs, weights)
 
 
-def matching_aware_discriminator_loss(real_right_logits: Array, real_wrong_logits: Array,
-                                      fake_right_logits: Array, *,
-                                      weights: Weights = None) -> Array:
+def matching_aware_discriminator_loss(
+  real_right_logits: Array,
+  real_wrong_logits: Array,
+  fake_right_logits: Array,
+  *,
+  weights: Weights = None,
+) -> Array:
   """-E[log s_r] - 1/2 (E[log(1 - s_w)] + E[log(1 - s_f)]), s = sigmoid(logits).
 
   The matching-aware discriminator of GAN-CLS: Reed et al., "Generative Adversarial Text to
@@ -47,6 +52,7 @@ def matching_aware_discriminator_loss(real_right_logits: Array, real_wrong_logit
     real_right_logits, real_wrong_logits, fake_right_logits: `[B, ...]` logits.
     weights: optional `[B]` example weights, shared by the three terms.
   """
-  return 0.5 * (minimax_discriminator_loss(real_right_logits, real_wrong_logits, weights=weights)
-                + minimax_discriminator_loss(real_right_logits, fake_right_logits,
-                                             weights=weights))
+  return 0.5 * (
+    minimax_discriminator_loss(real_right_logits, real_wrong_logits, weights=weights)
+    + minimax_discriminator_loss(real_right_logits, fake_right_logits, weights=weights)
+  )

@@ -26,14 +26,21 @@ from typing import Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from gans.losses._common import Array, PairWeights, Weights, as_float, two_sample_mean
-from gans.losses._common import weighted_mean
+from gans.losses._common import (
+  Array,
+  PairWeights,
+  Weights,
+  as_float,
+  two_sample_mean,
+  weighted_mean,
+)
 
 _Fn = Callable[[Array], Array]
 
 
 class FDivergence(NamedTuple):
   """One row of the f-GAN table, each entry an elementwise function."""
+
   generator: _Fn  # f(u), u = p / q > 0
   activation: _Fn  # g_f(v): R -> dom f*
   conjugate: _Fn  # f*(t), t in dom f*
@@ -45,41 +52,48 @@ def _xlogx(u: Array) -> Array:
 
 
 F_DIVERGENCES: dict[str, FDivergence] = {
-    'kl': FDivergence(
-        generator=_xlogx,
-        activation=lambda v: v,
-        conjugate=lambda t: jnp.exp(t - 1.0),
-        conjugate_of_activation=lambda v: jnp.exp(v - 1.0)),
-    'reverse_kl': FDivergence(
-        generator=lambda u: -jnp.log(u),
-        activation=lambda v: -jnp.exp(-v),
-        conjugate=lambda t: -1.0 - jnp.log(-t),
-        conjugate_of_activation=lambda v: v - 1.0),
-    'pearson': FDivergence(
-        generator=lambda u: jnp.square(u - 1.0),
-        activation=lambda v: v,
-        conjugate=lambda t: 0.25 * jnp.square(t) + t,
-        conjugate_of_activation=lambda v: 0.25 * jnp.square(v) + v),
-    'neyman': FDivergence(
-        generator=lambda u: jnp.square(1.0 - u) / u,
-        activation=lambda v: -jnp.expm1(-v),
-        conjugate=lambda t: 2.0 - 2.0 * jnp.sqrt(1.0 - t),
-        conjugate_of_activation=lambda v: 2.0 - 2.0 * jnp.exp(-0.5 * v)),
-    'squared_hellinger': FDivergence(
-        generator=lambda u: jnp.square(jnp.sqrt(u) - 1.0),
-        activation=lambda v: -jnp.expm1(-v),
-        conjugate=lambda t: t / (1.0 - t),
-        conjugate_of_activation=jnp.expm1),
-    'jensen_shannon': FDivergence(
-        generator=lambda u: _xlogx(u) - (u + 1.0) * jnp.log((u + 1.0) / 2.0),
-        activation=lambda v: math.log(2.0) - jax.nn.softplus(-v),
-        conjugate=lambda t: -jnp.log(2.0 - jnp.exp(t)),
-        conjugate_of_activation=lambda v: jax.nn.softplus(v) - math.log(2.0)),
-    'gan': FDivergence(
-        generator=lambda u: _xlogx(u) - _xlogx(u + 1.0),
-        activation=lambda v: -jax.nn.softplus(-v),
-        conjugate=lambda t: -jnp.log(-jnp.expm1(t)),
-        conjugate_of_activation=jax.nn.softplus),
+  'kl': FDivergence(
+    generator=_xlogx,
+    activation=lambda v: v,
+    conjugate=lambda t: jnp.exp(t - 1.0),
+    conjugate_of_activation=lambda v: jnp.exp(v - 1.0),
+  ),
+  'reverse_kl': FDivergence(
+    generator=lambda u: -jnp.log(u),
+    activation=lambda v: -jnp.exp(-v),
+    conjugate=lambda t: -1.0 - jnp.log(-t),
+    conjugate_of_activation=lambda v: v - 1.0,
+  ),
+  'pearson': FDivergence(
+    generator=lambda u: jnp.square(u - 1.0),
+    activation=lambda v: v,
+    conjugate=lambda t: 0.25 * jnp.square(t) + t,
+    conjugate_of_activation=lambda v: 0.25 * jnp.square(v) + v,
+  ),
+  'neyman': FDivergence(
+    generator=lambda u: jnp.square(1.0 - u) / u,
+    activation=lambda v: -jnp.expm1(-v),
+    conjugate=lambda t: 2.0 - 2.0 * jnp.sqrt(1.0 - t),
+    conjugate_of_activation=lambda v: 2.0 - 2.0 * jnp.exp(-0.5 * v),
+  ),
+  'squared_hellinger': FDivergence(
+    generator=lambda u: jnp.square(jnp.sqrt(u) - 1.0),
+    activation=lambda v: -jnp.expm1(-v),
+    conjugate=lambda t: t / (1.0 - t),
+    conjugate_of_activation=jnp.expm1,
+  ),
+  'jensen_shannon': FDivergence(
+    generator=lambda u: _xlogx(u) - (u + 1.0) * jnp.log((u + 1.0) / 2.0),
+    activation=lambda v: math.log(2.0) - jax.nn.softplus(-v),
+    conjugate=lambda t: -jnp.log(2.0 - jnp.exp(t)),
+    conjugate_of_activation=lambda v: jax.nn.softplus(v) - math.log(2.0),
+  ),
+  'gan': FDivergence(
+    generator=lambda u: _xlogx(u) - _xlogx(u + 1.0),
+    activation=lambda v: -jax.nn.softplus(-v),
+    conjugate=lambda t: -jnp.log(-jnp.expm1(t)),
+    conjugate_of_activation=jax.nn.softplus,
+  ),
 }
 
 
@@ -103,20 +117,23 @@ def f_divergence(p: Array, q: Array, *, divergence: str) -> Array:
   return jnp.sum(q * _lookup(divergence).generator(p / q), axis=-1)
 
 
-def f_gan_discriminator_loss(real_out: Array, fake_out: Array, *, divergence: str,
-                             weights: PairWeights = None) -> Array:
+def f_gan_discriminator_loss(
+  real_out: Array, fake_out: Array, *, divergence: str, weights: PairWeights = None
+) -> Array:
   """-(E_P[g_f(v(x))] - E_Q[f*(g_f(v(G(z))))]): the negated variational bound on D_f(P || Q).
 
   Nowozin et al. 2016, eq. 6. `real_out`/`fake_out` are the raw outputs v; the minimum over v
   is -D_f(p_data || p_g). For 'gan' this is `minimax_discriminator_loss`.
   """
   row = _lookup(divergence)
-  return two_sample_mean(lambda r: -row.activation(r), row.conjugate_of_activation,
-                         real_out, fake_out, weights)
+  return two_sample_mean(
+    lambda r: -row.activation(r), row.conjugate_of_activation, real_out, fake_out, weights
+  )
 
 
-def f_gan_generator_loss(fake_out: Array, *, divergence: str, saturating: bool = False,
-                         weights: Weights = None) -> Array:
+def f_gan_generator_loss(
+  fake_out: Array, *, divergence: str, saturating: bool = False, weights: Weights = None
+) -> Array:
   """-E_Q[g_f(v(G(z)))] by default; -E_Q[f*(g_f(v(G(z))))] if `saturating`.
 
   Nowozin et al. 2016: G minimises the bound (the saturating form, whose real-data term does

@@ -15,8 +15,7 @@ from gans.losses._common import Array, Weights, as_float, weighted_mean
 from gans.losses.vae import gaussian_log_likelihood
 
 
-def infogan_categorical_loss(code_logits: Array, codes: Array, *,
-                             weights: Weights = None) -> Array:
+def infogan_categorical_loss(code_logits: Array, codes: Array, *, weights: Weights = None) -> Array:
   """-E[log Q(c | x)] for a categorical code: the cross-entropy of Q's logits.
 
   Args:
@@ -30,8 +29,9 @@ def infogan_categorical_loss(code_logits: Array, codes: Array, *,
   return weighted_mean(-jnp.take_along_axis(log_q, codes[..., None], axis=-1)[..., 0], weights)
 
 
-def infogan_continuous_loss(code_mean: Array, codes: Array, *, log_std=0.0,
-                            weights: Weights = None) -> Array:
+def infogan_continuous_loss(
+  code_mean: Array, codes: Array, *, log_std=0.0, weights: Weights = None
+) -> Array:
   """-E[sum_d log N(c_d; mu_d, sigma_d^2)] for a continuous (factored Gaussian) code.
 
   Args:
@@ -44,9 +44,9 @@ def infogan_continuous_loss(code_mean: Array, codes: Array, *, log_std=0.0,
   return weighted_mean(-gaussian_log_likelihood(code_mean, codes, log_std), weights)
 
 
-def categorical_mutual_information_bound(code_logits: Array, codes: Array, *,
-                                         prior_probs: Array | None = None,
-                                         weights: Weights = None) -> Array:
+def categorical_mutual_information_bound(
+  code_logits: Array, codes: Array, *, prior_probs: Array | None = None, weights: Weights = None
+) -> Array:
   """L_I = H(c) + E[log Q(c | x)], the lower bound on I(c; G(z, c)) in nats.
 
   Args:

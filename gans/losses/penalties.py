@@ -24,8 +24,9 @@ def _input_gradients(critic_fn: CriticFn, inputs: Array) -> Array:
   return jax.grad(lambda x: jnp.sum(as_float(critic_fn(x))))(as_float(inputs))
 
 
-def _gradient_norm_penalty(critic_fn: CriticFn, points: Array, *, target: float,
-                           one_sided: bool, weights: Weights) -> Array:
+def _gradient_norm_penalty(
+  critic_fn: CriticFn, points: Array, *, target: float, one_sided: bool, weights: Weights
+) -> Array:
   """E[(||grad critic(points)||_2 - target)^2], or of its positive part when one-sided."""
   gradients = _input_gradients(critic_fn, points)
   norms = optax.safe_norm(jnp.reshape(gradients, (gradients.shape[0], -1)), 0.0, axis=-1)
@@ -51,17 +52,29 @@ def random_interpolates(real: Array, fake: Array, rng: chex.PRNGKey) -> Array:
   return fake + eps * (real - fake)
 
 
-def gradient_penalty(critic_fn: CriticFn, real: Array, fake: Array, rng: chex.PRNGKey, *,
-                     target: float = 1.0, one_sided: bool = False,
-                     weights: Weights = None) -> Array:
+def gradient_penalty(
+  critic_fn: CriticFn,
+  real: Array,
+  fake: Array,
+  rng: chex.PRNGKey,
+  *,
+  target: float = 1.0,
+  one_sided: bool = False,
+  weights: Weights = None,
+) -> Array:
   """E_xhat[(||grad_xhat f(xhat)||_2 - target)^2], xhat from `random_interpolates`.
 
   Gulrajani et al., "Improved Training of Wasserstein GANs", NeurIPS 2017 (WGAN-GP; the paper
   scales it by lambda = 10). `one_sided=True` penalises only norms above `target`
   (max(0, ||grad|| - target)^2, also proposed there; WGAN-LP of Petzka et al. 2018).
   """
-  return _gradient_norm_penalty(critic_fn, random_interpolates(real, fake, rng),
-                                target=target, one_sided=one_sided, weights=weights)
+  return _gradient_norm_penalty(
+    critic_fn,
+    random_interpolates(real, fake, rng),
+    target=target,
+    one_sided=one_sided,
+    weights=weights,
+  )
 
 
 def _squared_gradient_norm(critic_fn: CriticFn, inputs: Array, weights: Weights) -> Array:
@@ -82,9 +95,15 @@ def r2_penalty(critic_fn: CriticFn, fake: Array, *, weights: Weights = None) -> 
   return _squared_gradient_norm(critic_fn, fake, weights)
 
 
-def dragan_penalty(critic_fn: CriticFn, real: Array, rng: chex.PRNGKey, *,
-                   noise_scale: float = 0.5, target: float = 1.0,
-                   weights: Weights = None) -> Array:
+def dragan_penalty(
+  critic_fn: CriticFn,
+  real: Array,
+  rng: chex.PRNGKey,
+  *,
+  noise_scale: float = 0.5,
+  target: float = 1.0,
+  weights: Weights = None,
+) -> Array:
   """E_{x, delta}[(||grad D(x + delta)||_2 - target)^2], delta ~ N(0, (s * std(x))^2 I).
 
   Kodali et al., "On Convergence and Stability of GANs" (DRAGAN), 2017: the penalty acts in a
@@ -93,8 +112,9 @@ def dragan_penalty(critic_fn: CriticFn, real: Array, rng: chex.PRNGKey, *,
   real = as_float(real)
   noise = jax.random.normal(rng, real.shape, dtype=real.dtype)
   perturbed = real + noise_scale * jnp.std(real) * noise
-  return _gradient_norm_penalty(critic_fn, perturbed, target=target, one_sided=False,
-                                weights=weights)
+  return _gradient_norm_penalty(
+    critic_fn, perturbed, target=target, one_sided=False, weights=weights
+  )
 
 
 def clip_weights(params: chex.ArrayTree, c: float) -> chex.ArrayTree:

@@ -45,8 +45,9 @@ def bernoulli_log_likelihood(logits: Array, targets: Array) -> Array:
   """
   chex.assert_equal_shape([logits, targets])
   logits, targets = as_float(logits), as_float(targets)
-  return per_example_sum(targets * jax.nn.log_sigmoid(logits)
-                         + (1.0 - targets) * jax.nn.log_sigmoid(-logits))
+  return per_example_sum(
+    targets * jax.nn.log_sigmoid(logits) + (1.0 - targets) * jax.nn.log_sigmoid(-logits)
+  )
 
 
 def gaussian_log_likelihood(mean: Array, targets: Array, log_scale=0.0) -> Array:
@@ -69,8 +70,9 @@ def gaussian_log_likelihood(mean: Array, targets: Array, log_scale=0.0) -> Array
   return per_example_sum(jnp.broadcast_to(log_density, mean.shape))
 
 
-def negative_elbo(log_likelihood: Array, kl: Array, *, beta: float = 1.0,
-                  weights: Weights = None) -> Array:
+def negative_elbo(
+  log_likelihood: Array, kl: Array, *, beta: float = 1.0, weights: Weights = None
+) -> Array:
   """E_x[-E_q[log p(x | z)] + beta KL(q(z | x) || p(z))], the loss of a (beta-)VAE.
 
   Kingma & Welling 2014 (beta = 1); Higgins et al. 2017 (beta > 1).
@@ -88,8 +90,9 @@ def negative_elbo(log_likelihood: Array, kl: Array, *, beta: float = 1.0,
   return weighted_mean(-as_float(log_likelihood) + beta * as_float(kl), weights)
 
 
-def iwae_bound(log_likelihood: Array, log_prior: Array, log_posterior: Array, *,
-               weights: Weights = None) -> Array:
+def iwae_bound(
+  log_likelihood: Array, log_prior: Array, log_posterior: Array, *, weights: Weights = None
+) -> Array:
   """E_x[log (1/K) sum_k p(x | z_k) p(z_k) / q(z_k | x)], z_1..z_K ~ q(z | x) i.i.d.
 
   Burda et al. 2016: a lower bound on log p(x) that is non-decreasing in K, equal to the

@@ -7,15 +7,17 @@ import functools
 from gans.methods import base, gan, vae
 
 METHODS = {
-    "gan": gan.GAN,
-    "vae": functools.partial(vae.VAE, variational=True),
-    "ae": functools.partial(vae.VAE, variational=False),
+  'gan': gan.GAN,
+  'vae': functools.partial(vae.VAE, variational=True),
+  'ae': functools.partial(vae.VAE, variational=False),
 }
 
 
 def create(config, image_shape, num_classes) -> base.Method:
-    """The method named by ``config.method.name`` for images of ``image_shape`` (H, W, C)."""
-    if config.method.name not in METHODS:
-        raise ValueError(f"unknown config.method.name={config.method.name!r}; known methods: "
-                         f"{', '.join(sorted(METHODS))}.")
-    return METHODS[config.method.name](config, image_shape, num_classes)
+  """The method named by ``config.method.name`` for images of ``image_shape`` (H, W, C)."""
+  if config.method.name not in METHODS:
+    raise ValueError(
+      f'unknown config.method.name={config.method.name!r}; known methods: '
+      f'{", ".join(sorted(METHODS))}.'
+    )
+  return METHODS[config.method.name](config, image_shape, num_classes)

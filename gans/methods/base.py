@@ -31,50 +31,61 @@ Metrics = dict[str, jax.Array]
 
 
 class Method(Protocol):
-    batches_per_step: int
+  batches_per_step: int
 
-    def init(self, rng: jax.Array, batch: dict) -> GameState: ...
+  def init(self, rng: jax.Array, batch: dict) -> GameState: ...
 
-    def train_step(self, state: GameState, batch: dict) -> tuple[GameState, Metrics]: ...
+  def train_step(self, state: GameState, batch: dict) -> tuple[GameState, Metrics]: ...
 
-    def generate(self, state: GameState, rng: jax.Array, num: int) -> jax.Array: ...
+  def generate(self, state: GameState, rng: jax.Array, num: int) -> jax.Array: ...
 
-    def eval_step(self, state: GameState, batch: dict, rng: jax.Array) -> Metrics: ...
+  def eval_step(self, state: GameState, batch: dict, rng: jax.Array) -> Metrics: ...
 
-    def figures(self, state: GameState, batch: dict, rng: jax.Array) -> dict[str, jax.Array]: ...
+  def figures(self, state: GameState, batch: dict, rng: jax.Array) -> dict[str, jax.Array]: ...
 
 
-def init_player(module: nn.Module, tx: optax.GradientTransformation, rng: jax.Array, *inputs) -> Player:
-    """Initialises ``module`` on example ``inputs`` (called as ``module(*inputs, train=False)``)."""
-    variables = module.init(rng, *inputs, train=False)
-    return Player.create(apply_fn=module.apply, params=variables["params"], tx=tx,
-                         batch_stats=variables.get("batch_stats", {}))
+def init_player(
+  module: nn.Module, tx: optax.GradientTransformation, rng: jax.Array, *inputs
+) -> Player:
+  """Initialises ``module`` on example ``inputs`` (called as ``module(*inputs, train=False)``)."""
+  variables = module.init(rng, *inputs, train=False)
+  return Player.create(
+    apply_fn=module.apply,
+    params=variables['params'],
+    tx=tx,
+    batch_stats=variables.get('batch_stats', {}),
+  )
 
 
 def apply_train(player: Player, params: Any, *inputs, rngs=None) -> tuple[Any, dict]:
-    """Runs the player's net in training mode with ``params`` (the ones being differentiated).
+  """Runs the player's net in training mode with ``params`` (the ones being differentiated).
 
-    Returns ``(outputs, batch_stats)``: BatchNorm normalises with the statistics of this (global) batch
-    and the running averages in ``batch_stats`` are updated; nets without BatchNorm return ``{}``.
-    """
-    if not player.batch_stats:
-        return player.apply_fn({"params": params}, *inputs, train=True, rngs=rngs), {}
-    outputs, updates = player.apply_fn({"params": params, "batch_stats": player.batch_stats}, *inputs,
-                                       train=True, rngs=rngs, mutable=["batch_stats"])
-    return outputs, updates["batch_stats"]
+  Returns ``(outputs, batch_stats)``: BatchNorm normalises with the statistics of this (global) batch
+  and the running averages in ``batch_stats`` are updated; nets without BatchNorm return ``{}``.
+  """
+  if not player.batch_stats:
+    return player.apply_fn({'params': params}, *inputs, train=True, rngs=rngs), {}
+  outputs, updates = player.apply_fn(
+    {'params': params, 'batch_stats': player.batch_stats},
+    *inputs,
+    train=True,
+    rngs=rngs,
+    mutable=['batch_stats'],
+  )
+  return outputs, updates['batch_stats']
 
 
 def apply_eval(player: Player, *inputs, params: Any = None) -> Any:
-    """Runs the player's net in inference mode (BatchNorm running averages), optionally with other
-    ``params`` (e.g. the EMA copy)."""
-    variables = player.variables if params is None else {**player.variables, "params": params}
-    return player.apply_fn(variables, *inputs, train=False)
+  """Runs the player's net in inference mode (BatchNorm running averages), optionally with other
+  ``params`` (e.g. the EMA copy)."""
+  variables = player.variables if params is None else {**player.variables, 'params': params}
+  return player.apply_fn(variables, *inputs, train=False)
 
 
 def update_player(player: Player, grads: Any, batch_stats: dict) -> Player:
-    """One optimizer step, keeping the BatchNorm statistics of the forward pass that made ``grads``."""
-    return player.apply_gradients(grads=grads).replace(batch_stats=batch_stats)
+  """One optimizer step, keeping the BatchNorm statistics of the forward pass that made ``grads``."""
+  return player.apply_gradients(grads=grads).replace(batch_stats=batch_stats)
 
 
 def scalar_metrics(**metrics) -> Metrics:
-    return {name: jnp.asarray(value, jnp.float32) for name, value in metrics.items()}
+  return {name: jnp.asarray(value, jnp.float32) for name, value in metrics.items()}

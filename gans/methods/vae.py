@@ -21,84 +21,115 @@ from gans.state import GameState
 
 
 class VAE:
-    """``variational=False`` gives the deterministic autoencoder."""
+  """``variational=False`` gives the deterministic autoencoder."""
 
-    batches_per_step = 1
+  batches_per_step = 1
 
-    def __init__(self, config, image_shape, num_classes, *, variational: bool = True):
-        del num_classes
-        self.config = config
-        self.variational = variational
-        self.latent_dim = config.model.latent_dim
-        self.encoder = nets.build(config.model.encoder, latent_dim=self.latent_dim, dtype=config.model.dtype,
-                                  **config.model.encoder_kwargs)
-        self.decoder = nets.build(config.model.decoder, image_shape=tuple(image_shape),
-                                  dtype=config.model.dtype, **config.model.decoder_kwargs)
-        if config.loss.likelihood not in ("bernoulli", "gaussian"):
-            raise ValueError(f"config.loss.likelihood={config.loss.likelihood!r}: use 'bernoulli' or "
-                             "'gaussian'.")
+  def __init__(self, config, image_shape, num_classes, *, variational: bool = True):
+    del num_classes
+    self.config = config
+    self.variational = variational
+    self.latent_dim = config.model.latent_dim
+    self.encoder = nets.build(
+      config.model.encoder,
+      latent_dim=self.latent_dim,
+      dtype=config.model.dtype,
+      **config.model.encoder_kwargs,
+    )
+    self.decoder = nets.build(
+      config.model.decoder,
+      image_shape=tuple(image_shape),
+      dtype=config.model.dtype,
+      **config.model.decoder_kwargs,
+    )
+    if config.loss.likelihood not in ('bernoulli', 'gaussian'):
+      raise ValueError(
+        f"config.loss.likelihood={config.loss.likelihood!r}: use 'bernoulli' or 'gaussian'."
+      )
 
-    def init(self, rng, batch) -> GameState:
-        e_rng, d_rng, state_rng = jax.random.split(rng, 3)
-        images = batch["image"][:2]
-        players = {
-            "encoder": base.init_player(self.encoder, make_optimizer(self.config.optim.encoder), e_rng, images),
-            "decoder": base.init_player(self.decoder, make_optimizer(self.config.optim.decoder), d_rng,
-                                        jnp.zeros((2, self.latent_dim))),
-        }
-        return GameState.create(state_rng, players)
+  def init(self, rng, batch) -> GameState:
+    e_rng, d_rng, state_rng = jax.random.split(rng, 3)
+    images = batch['image'][:2]
+    players = {
+      'encoder': base.init_player(
+        self.encoder, make_optimizer(self.config.optim.encoder), e_rng, images
+      ),
+      'decoder': base.init_player(
+        self.decoder,
+        make_optimizer(self.config.optim.decoder),
+        d_rng,
+        jnp.zeros((2, self.latent_dim)),
+      ),
+    }
+    return GameState.create(state_rng, players)
 
-    def _log_likelihood(self, logits, images):
-        if self.config.loss.likelihood == "bernoulli":
-            return losses.bernoulli_log_likelihood(logits, images)
-        return losses.gaussian_log_likelihood(jax.nn.sigmoid(logits), images,
-                                              log_scale=self.config.loss.gaussian_log_scale)
+  def _log_likelihood(self, logits, images):
+    if self.config.loss.likelihood == 'bernoulli':
+      return losses.bernoulli_log_likelihood(logits, images)
+    return losses.gaussian_log_likelihood(
+      jax.nn.sigmoid(logits), images, log_scale=self.config.loss.gaussian_log_scale
+    )
 
-    @staticmethod
-    def _apply(player, params, x, train: bool):
-        return base.apply_train(player, params, x)[0] if train else base.apply_eval(player, x, params=params)
+  @staticmethod
+  def _apply(player, params, x, train: bool):
+    return (
+      base.apply_train(player, params, x)[0] if train else base.apply_eval(player, x, params=params)
+    )
 
-    def _loss_terms(self, params, players, images, rng, train: bool):
-        """Returns (-ELBO or reconstruction loss, metrics) for ``images`` [B, H, W, C]."""
-        mean, log_var = self._apply(players["encoder"], params["encoder"], images, train)
-        z = mean + jnp.exp(0.5 * log_var) * jax.random.normal(rng, mean.shape) if self.variational else mean
-        logits = self._apply(players["decoder"], params["decoder"], z, train)
-        log_likelihood = self._log_likelihood(logits, images)
-        kl = losses.gaussian_kl(mean, log_var) if self.variational else jnp.zeros_like(log_likelihood)
-        loss = losses.negative_elbo(log_likelihood, kl, beta=self.config.loss.beta if self.variational else 0.)
-        return loss, base.scalar_metrics(loss=loss, reconstruction=-jnp.mean(log_likelihood), kl=jnp.mean(kl))
+  def _loss_terms(self, params, players, images, rng, train: bool):
+    """Returns (-ELBO or reconstruction loss, metrics) for ``images`` [B, H, W, C]."""
+    mean, log_var = self._apply(players['encoder'], params['encoder'], images, train)
+    z = (
+      mean + jnp.exp(0.5 * log_var) * jax.random.normal(rng, mean.shape)
+      if self.variational
+      else mean
+    )
+    logits = self._apply(players['decoder'], params['decoder'], z, train)
+    log_likelihood = self._log_likelihood(logits, images)
+    kl = losses.gaussian_kl(mean, log_var) if self.variational else jnp.zeros_like(log_likelihood)
+    loss = losses.negative_elbo(
+      log_likelihood, kl, beta=self.config.loss.beta if self.variational else 0.0
+    )
+    return loss, base.scalar_metrics(
+      loss=loss, reconstruction=-jnp.mean(log_likelihood), kl=jnp.mean(kl)
+    )
 
-    def train_step(self, state: GameState, batch):
-        players = state.players
-        params = {name: player.params for name, player in players.items()}
-        (_, metrics), grads = jax.value_and_grad(self._loss_terms, has_aux=True)(
-            params, players, batch["image"], state.step_rng(), True)
-        players = {name: base.update_player(player, grads[name], player.batch_stats)
-                   for name, player in players.items()}
-        return state.replace(step=state.step + 1, players=players), metrics
+  def train_step(self, state: GameState, batch):
+    players = state.players
+    params = {name: player.params for name, player in players.items()}
+    (_, metrics), grads = jax.value_and_grad(self._loss_terms, has_aux=True)(
+      params, players, batch['image'], state.step_rng(), True
+    )
+    players = {
+      name: base.update_player(player, grads[name], player.batch_stats)
+      for name, player in players.items()
+    }
+    return state.replace(step=state.step + 1, players=players), metrics
 
-    def eval_step(self, state: GameState, batch, rng):
-        params = {name: player.params for name, player in state.players.items()}
-        return self._loss_terms(params, state.players, batch["image"], rng, False)[1]
+  def eval_step(self, state: GameState, batch, rng):
+    params = {name: player.params for name, player in state.players.items()}
+    return self._loss_terms(params, state.players, batch['image'], rng, False)[1]
 
-    def _decode_mean(self, state: GameState, z):
-        logits = base.apply_eval(state.players["decoder"], z)
-        return jax.nn.sigmoid(logits)
+  def _decode_mean(self, state: GameState, z):
+    logits = base.apply_eval(state.players['decoder'], z)
+    return jax.nn.sigmoid(logits)
 
-    def generate(self, state: GameState, rng, num):
-        """Decoder means of z ~ N(0, I), [num, H, W, C] in [0, 1]."""
-        return self._decode_mean(state, jax.random.normal(rng, (num, self.latent_dim)))
+  def generate(self, state: GameState, rng, num):
+    """Decoder means of z ~ N(0, I), [num, H, W, C] in [0, 1]."""
+    return self._decode_mean(state, jax.random.normal(rng, (num, self.latent_dim)))
 
-    def figures(self, state: GameState, batch, rng, *, num: int = 16, steps: int = 10):
-        """``reconstructions`` [2, num, ...]: inputs above their reconstructions (posterior means);
-        ``interpolation`` [num // 2, steps, ...]: decoded straight lines between the codes of two inputs."""
-        del rng
-        images = batch["image"][:num]
-        codes, _ = base.apply_eval(state.players["encoder"], images)
-        reconstructions = self._decode_mean(state, codes)
-        start, end = codes[0::2], codes[1::2]
-        t = jnp.linspace(0.0, 1.0, steps)[None, :, None]
-        path = (1 - t) * start[:, None] + t * end[:, None]  # [num // 2, steps, latent_dim]
-        walk = self._decode_mean(state, path.reshape((-1, self.latent_dim)))
-        return {"reconstructions": jnp.stack([images, reconstructions]),
-                "interpolation": walk.reshape((*path.shape[:2], *images.shape[1:]))}
+  def figures(self, state: GameState, batch, rng, *, num: int = 16, steps: int = 10):
+    """``reconstructions`` [2, num, ...]: inputs above their reconstructions (posterior means);
+    ``interpolation`` [num // 2, steps, ...]: decoded straight lines between the codes of two inputs."""
+    del rng
+    images = batch['image'][:num]
+    codes, _ = base.apply_eval(state.players['encoder'], images)
+    reconstructions = self._decode_mean(state, codes)
+    start, end = codes[0::2], codes[1::2]
+    t = jnp.linspace(0.0, 1.0, steps)[None, :, None]
+    path = (1 - t) * start[:, None] + t * end[:, None]  # [num // 2, steps, latent_dim]
+    walk = self._decode_mean(state, path.reshape((-1, self.latent_dim)))
+    return {
+      'reconstructions': jnp.stack([images, reconstructions]),
+      'interpolation': walk.reshape((*path.shape[:2], *images.shape[1:])),
+    }

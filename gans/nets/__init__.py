@@ -11,14 +11,14 @@ import flax.linen as nn
 from gans.nets import mlp
 
 NETS: dict[str, type[nn.Module]] = {
-    "mlp_generator": mlp.MLPGenerator,
-    "mlp_discriminator": mlp.MLPDiscriminator,
-    "mlp_encoder": mlp.MLPEncoder,
-    "mlp_decoder": mlp.MLPDecoder,
+  'mlp_generator': mlp.MLPGenerator,
+  'mlp_discriminator': mlp.MLPDiscriminator,
+  'mlp_encoder': mlp.MLPEncoder,
+  'mlp_decoder': mlp.MLPDecoder,
 }
 
 
 def build(name: str, **kwargs) -> nn.Module:
-    if name not in NETS:
-        raise ValueError(f"unknown net {name!r}; known nets: {', '.join(sorted(NETS))}.")
-    return NETS[name](**kwargs)
+  if name not in NETS:
+    raise ValueError(f'unknown net {name!r}; known nets: {", ".join(sorted(NETS))}.')
+  return NETS[name](**kwargs)
