@@ -48,6 +48,42 @@ class Experiment:
     self.state = init(jax.random.PRNGKey(config.train.seed), example)
     self.is_writer = jax.process_index() == 0
 
+  def compile_train_step(self, batch):
+    """Compiles the guarded, donated, data-parallel train step for batches shaped like ``batch``.
+
+    Returns ``(compiled_step, compile_seconds, metric_names)``.
+    """
+
+    def step_fn(state, batch):
+      return self.method.train_step(state, normalize(batch, self.config.data.value_range))
+
+    start = time.perf_counter()
+    compiled = (
+      jax.jit(
+        guard.guarded(step_fn, self.config.train.nonfinite),
+        in_shardings=(self.replicated, batch['image'].sharding),
+        out_shardings=self.replicated,
+        donate_argnums=0,
+      )
+      .lower(self.state, batch)
+      .compile()
+    )
+    seconds = time.perf_counter() - start
+    return compiled, seconds, jax.eval_shape(step_fn, self.state, batch)[1].keys()
+
+  def batches(self, start_step: int = 0) -> input_pipeline.BatchIterator:
+    """The training batches from ``start_step`` on."""
+    cfg = self.config.train
+    return input_pipeline.BatchIterator(
+      {'image': self.train_split.images, 'label': self.train_split.labels},
+      global_batch_size=cfg.batch_size,
+      seed=cfg.seed,
+      mesh=self.mesh,
+      start_step=start_step,
+      stack=self.method.batches_per_step,
+      prefetch=cfg.prefetch,
+    )
+
   def restore(self) -> int:
     """Loads the latest checkpoint if there is one; returns the step to continue from."""
     if self.checkpointer.latest_step() is None:
@@ -197,15 +233,7 @@ def train_and_evaluate(config, workdir: str) -> dict[str, float] | None:
   method, cfg, checkpointer = experiment.method, config.train, experiment.checkpointer
   start_step = experiment.restore()
   writer = _start_writer(config, workdir)
-  batches = input_pipeline.BatchIterator(
-    {'image': experiment.train_split.images, 'label': experiment.train_split.labels},
-    global_batch_size=cfg.batch_size,
-    seed=cfg.seed,
-    mesh=experiment.mesh,
-    start_step=start_step,
-    stack=method.batches_per_step,
-    prefetch=cfg.prefetch,
-  )
+  batches = experiment.batches(start_step)
   logging.info(
     'Training %s from step %d to %d (%d batches per epoch)',
     config.method.name,
@@ -214,23 +242,9 @@ def train_and_evaluate(config, workdir: str) -> dict[str, float] | None:
     batches.batches_per_epoch,
   )
 
-  def step_fn(state, batch):
-    return method.train_step(state, normalize(batch, config.data.value_range))
-
   batch = next(batches)
-  t0 = time.perf_counter()
-  train_step = (
-    jax.jit(
-      guard.guarded(step_fn, cfg.nonfinite),
-      in_shardings=(experiment.replicated, batch['image'].sharding),
-      out_shardings=experiment.replicated,
-      donate_argnums=0,
-    )
-    .lower(experiment.state, batch)
-    .compile()
-  )
-  logging.info('Compiled the train step in %.1f s', time.perf_counter() - t0)
-  metric_names = jax.eval_shape(step_fn, experiment.state, batch)[1].keys()
+  train_step, compile_seconds, metric_names = experiment.compile_train_step(batch)
+  logging.info('Compiled the train step in %.1f s', compile_seconds)
 
   def save(step, state, force=False):
     """Checkpoints unless the state diverged since the last check (then raises, keeping older ones)."""

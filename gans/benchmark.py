@@ -1,0 +1,144 @@
+r"""Speed of one recipe's train step on this machine: compile time, steps/s, FLOPs, memory, input cost.
+
+    python -m gans.benchmark --config=configs/gan.py [--steps=100] [--config.train.batch_size=128]
+
+Prints one Markdown table row and writes the full JSON to ``--output`` (default
+``runs/benchmark/<recipe>.json``). Measured quantities:
+
+* ``compile_s``: lowering + compiling the step (the persistent compilation cache is not used);
+* ``steps_per_s`` / ``images_per_s``: steady state, fed by the real input pipeline;
+* ``synthetic_steps_per_s``: the same step fed one batch already on the devices; ``pipeline_overhead_pct``
+  = how much slower the real pipeline is (goal: <= 5 %);
+* ``flops_per_step`` from XLA's cost analysis, ``achieved_flops`` = flops_per_step × steps/s, and
+  ``peak_fraction`` = achieved / this machine's f32 matmul rate measured here (``matmul_flops``);
+* ``host_rss_mb`` at the start and end of the steady run (flat = no per-step copies of the dataset) and
+  ``device_peak_mb`` where the backend reports memory statistics (GPU/TPU).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+
+from absl import app, flags, logging
+import jax
+import jax.numpy as jnp
+from ml_collections import config_flags
+import psutil
+
+from gans import train
+
+FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file(
+  'config', None, 'Recipe file, e.g. configs/gan.py.', lock_config=True
+)
+flags.DEFINE_integer('steps', 100, 'Steady-state steps to time (each of the two feeds).')
+flags.DEFINE_integer('warmup', 5, 'Steps run before timing.')
+flags.DEFINE_integer('matmul_size', 2048, 'Side of the square f32 matmul that measures the peak.')
+flags.DEFINE_string('output', None, 'JSON path (default runs/benchmark/<recipe>.json).')
+flags.mark_flags_as_required(['config'])
+
+
+def matmul_flops(n: int, repeats: int = 10) -> float:
+  """FLOP/s of an [n, n] @ [n, n] float32 matmul (2n³ FLOPs) on the default device."""
+  a = jax.random.normal(jax.random.PRNGKey(0), (n, n), jnp.float32)
+  matmul = jax.jit(lambda x: x @ a)
+  x = matmul(a).block_until_ready()
+  start = time.perf_counter()
+  for _ in range(repeats):
+    x = matmul(x / n)
+  x.block_until_ready()
+  return 2 * n**3 * repeats / (time.perf_counter() - start)
+
+
+def _rss_mb() -> float:
+  return psutil.Process().memory_info().rss / 2**20
+
+
+def _timed_steps(step, state, next_batch, steps: int):
+  start = time.perf_counter()
+  for _ in range(steps):
+    state, _ = step(state, next_batch())
+  jax.block_until_ready(state)
+  return state, steps / (time.perf_counter() - start)
+
+
+def benchmark(config, *, steps: int, warmup: int, matmul_size: int) -> dict:
+  """Runs the measurements described in the module docstring for ``config``."""
+  jax.config.update('jax_enable_compilation_cache', False)
+  with tempfile.TemporaryDirectory() as workdir:
+    experiment = train.Experiment(config, workdir)
+    batches = experiment.batches()
+    try:
+      batch = next(batches)
+      step, compile_s, _ = experiment.compile_train_step(batch)
+      cost = step.cost_analysis()
+      cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+      flops_per_step = float(cost.get('flops', 0.0)) if cost else 0.0
+      state, _ = _timed_steps(step, experiment.state, lambda: next(batches), warmup)
+      rss_start = _rss_mb()
+      state, rate = _timed_steps(step, state, lambda: next(batches), steps)
+      rss_end = _rss_mb()
+      state, synthetic_rate = _timed_steps(step, state, lambda: batch, steps)
+    finally:
+      batches.close()
+      experiment.checkpointer.close()
+  peak = matmul_flops(matmul_size)
+  memory = jax.devices()[0].memory_stats() or {}
+  images_per_step = config.train.batch_size * experiment.method.batches_per_step
+  return {
+    'method': config.method.name,
+    'backend': jax.default_backend(),
+    'devices': jax.device_count(),
+    'device_kind': jax.devices()[0].device_kind,
+    'dtype': config.model.dtype,
+    'batch_size': config.train.batch_size,
+    'compile_s': compile_s,
+    'steps_per_s': rate,
+    'images_per_s': rate * images_per_step,
+    'synthetic_steps_per_s': synthetic_rate,
+    'pipeline_overhead_pct': 100.0 * (synthetic_rate / rate - 1.0),
+    'flops_per_step': flops_per_step,
+    'achieved_flops': flops_per_step * rate,
+    'matmul_flops': peak,
+    'peak_fraction': flops_per_step * rate / peak,
+    'host_rss_mb': [rss_start, rss_end],
+    'device_peak_mb': memory.get('peak_bytes_in_use', 0) / 2**20 or None,
+  }
+
+
+def markdown_row(name: str, r: dict) -> str:
+  return (
+    f'| {name} | {r["backend"]} ×{r["devices"]} | {r["dtype"]} | {r["batch_size"]} | '
+    f'{r["compile_s"]:.1f} | {r["steps_per_s"]:.1f} | {r["images_per_s"]:.0f} | '
+    f'{r["pipeline_overhead_pct"]:+.1f} % | {r["flops_per_step"] / 1e9:.2f} | '
+    f'{r["achieved_flops"] / 1e9:.1f} | {100 * r["peak_fraction"]:.1f} % | '
+    f'{r["host_rss_mb"][0]:.0f} → {r["host_rss_mb"][1]:.0f} |'
+  )
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
+  config_path = config_flags.get_config_filename(FLAGS['config'])
+  name = os.path.splitext(os.path.basename(config_path))[0]
+  results = benchmark(
+    FLAGS.config, steps=FLAGS.steps, warmup=FLAGS.warmup, matmul_size=FLAGS.matmul_size
+  )
+  output = FLAGS.output or os.path.join('runs', 'benchmark', f'{name}.json')
+  os.makedirs(os.path.dirname(output) or '.', exist_ok=True)
+  with open(output, 'w') as f:
+    json.dump(results, f, indent=2)
+  logging.info('Wrote %s', output)
+  print(
+    '| recipe | devices | dtype | batch | compile s | steps/s | images/s | pipeline cost | GFLOP/step '
+    '| GFLOP/s | of matmul peak | host RSS MB |'
+  )
+  print('|---|---|---|---|---|---|---|---|---|---|---|---|')
+  print(markdown_row(name, results))
+
+
+if __name__ == '__main__':
+  app.run(main)
