@@ -31,14 +31,6 @@ import psutil
 from gans import train
 
 FLAGS = flags.FLAGS
-config_flags.DEFINE_config_file(
-  'config', None, 'Recipe file, e.g. configs/gan.py.', lock_config=True
-)
-flags.DEFINE_integer('steps', 100, 'Steady-state steps to time (each of the two feeds).')
-flags.DEFINE_integer('warmup', 5, 'Steps run before timing.')
-flags.DEFINE_integer('matmul_size', 2048, 'Side of the square f32 matmul that measures the peak.')
-flags.DEFINE_string('output', None, 'JSON path (default runs/benchmark/<recipe>.json).')
-flags.mark_flags_as_required(['config'])
 
 
 def matmul_flops(n: int, repeats: int = 10) -> float:
@@ -140,5 +132,18 @@ def main(argv):
   print(markdown_row(name, results))
 
 
+def define_flags():
+  """Flags of this command (defined only when it runs, so that importing it beside gans.main works)."""
+  config_flags.DEFINE_config_file(
+    'config', None, 'Recipe file, e.g. configs/gan.py.', lock_config=True
+  )
+  flags.DEFINE_integer('steps', 100, 'Steady-state steps to time (each of the two feeds).')
+  flags.DEFINE_integer('warmup', 5, 'Steps run before timing.')
+  flags.DEFINE_integer('matmul_size', 2048, 'Side of the square f32 matmul that measures the peak.')
+  flags.DEFINE_string('output', None, 'JSON path (default runs/benchmark/<recipe>.json).')
+  flags.mark_flags_as_required(['config'])
+
+
 if __name__ == '__main__':
+  define_flags()
   app.run(main)
