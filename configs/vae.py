@@ -23,4 +23,5 @@ def get_config():
   c.optim.encoder = config_lib.optimizer('adam', lr=1e-3, b1=0.9)
   c.optim.decoder = config_lib.optimizer('adam', lr=1e-3, b1=0.9)
   c.train.steps = 10_000
+  c.eval.iwae_samples = 100  # K of the importance-weighted bound on log p(x) (0 = off).
   return c

@@ -37,6 +37,7 @@ def base_config(method: str) -> ml_collections.ConfigDict:
     source_dir='',  # IDX directory; '' = $GANS_DATA_DIR or Debian's Fashion-MNIST.
     tfds_dir='',  # Where TFDS keeps prepared data; '' = $TFDS_DATA_DIR or ~/tensorflow_datasets.
     value_range=(0.0, 1.0),  # Pixels are scaled to this range; generators output it.
+    toy_train_size=100_000,  # Points per split of the toy mixtures (source=toy).
   )
   c.model = dict(dtype='float32')
   c.loss = dict()
@@ -53,7 +54,22 @@ def base_config(method: str) -> ml_collections.ConfigDict:
     prefetch=2,  # Batches placed on the devices ahead of the step.
     nonfinite='stop',  # Divergence guard: stop (halt, keep the last good checkpoint) | skip (drop bad updates).
   )
-  c.eval = dict(split='test', batch_size=500, num_batches=4, seed=1)
+  c.eval = dict(
+    split='test',
+    batch_size=500,  # Also the number of samples generated per call.
+    num_batches=4,  # Test batches for the method's own eval_step metrics.
+    seed=1,
+    sample_metrics=True,  # FID, KID, precision/recall, density/coverage, classifier score.
+    num_samples=10_000,
+    feature_extractor='classifier',  # Or a registered extractor, e.g. 'inception' with feature_weights.
+    feature_weights='',
+    classifier_steps=3000,  # Training steps of the cached evaluation classifier.
+    classifier_min_accuracy=0.0,  # Refuse a classifier below this test accuracy (0 = accept any).
+    kid_subsets=100,
+    kid_subset_size=1000,
+    pr_k=3,
+    dc_k=5,
+  )
   c.sample = dict(num=64, seed=0)
   return c
 

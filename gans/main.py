@@ -60,9 +60,7 @@ def sample(config, workdir: str) -> str:
     )
   step = experiment.restore()
   images = experiment.generate(config.sample.num, config.sample.seed)
-  grid = train.visualize.image_grid(
-    train.visualize.to_uint8(parallel.to_host(images), config.data.value_range)
-  )
+  grid = train.visualize.to_picture(parallel.to_host(images), config.data.value_range)
   path = os.path.join(workdir, 'samples', f'sample_step{step:07d}_seed{config.sample.seed}.png')
   if experiment.is_writer:
     train.visualize.save_png(path, grid)
@@ -70,18 +68,49 @@ def sample(config, workdir: str) -> str:
 
 
 def evaluate(config, workdir: str) -> str:
-  """Evaluates the latest checkpoint into ``workdir/eval/metrics.json``; returns its path."""
+  """Evaluates the latest checkpoint into ``workdir/eval/metrics.json`` and ``report.md`` (a table with
+  the real data's own floor and a sample grid); returns the report's path."""
   experiment = train.Experiment(config, workdir)
   if experiment.checkpointer.latest_step() is None:
     raise FileNotFoundError(f'no checkpoint in {experiment.checkpointer.directory} to evaluate.')
   step = experiment.restore()
   metrics = {'step': step, **experiment.evaluate()}
-  path = os.path.join(workdir, 'eval', 'metrics.json')
+  floor = experiment.evaluator.floor() if hasattr(experiment.evaluator, 'floor') else {}
+  grid = train.visualize.to_picture(
+    parallel.to_host(experiment.generate(config.sample.num, config.sample.seed)),
+    config.data.value_range,
+  )
+  directory = os.path.join(workdir, 'eval')
   if experiment.is_writer:
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, 'w') as f:
-      json.dump(metrics, f, indent=2)
-  return path
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, 'metrics.json'), 'w') as f:
+      json.dump({**metrics, 'floor': floor}, f, indent=2)
+    train.visualize.save_png(os.path.join(directory, f'samples_{step:07d}.png'), grid)
+    with open(os.path.join(directory, 'report.md'), 'w') as f:
+      f.write(report_markdown(config, workdir, step, metrics, floor))
+  return os.path.join(directory, 'report.md')
+
+
+def report_markdown(config, workdir: str, step: int, metrics: dict, floor: dict) -> str:
+  """A Markdown report: one row for the model, one for the real data's floor, then the sample grid."""
+  names = [name for name in metrics if name != 'step']
+  lines = [
+    f'# {config.method.name} on {config.data.name}: step {step}',
+    '',
+    f'Workdir `{workdir}`; {config.eval.num_samples} samples against the {config.eval.split} split.',
+    '',
+    '| | ' + ' | '.join(names) + ' |',
+    '|---|' + '---|' * len(names),
+    '| model | ' + ' | '.join(f'{metrics[n]:.4g}' for n in names) + ' |',
+  ]
+  if floor:
+    lines.append(
+      '| real train vs test (floor) | '
+      + ' | '.join(f'{floor[n]:.4g}' if n in floor else '' for n in names)
+      + ' |'
+    )
+  lines += ['', f'![samples](samples_{step:07d}.png)', '']
+  return '\n'.join(lines)
 
 
 def main(argv):

@@ -16,10 +16,14 @@ import numpy as np
 
 from gans import checkpoint, config_guard, guard, methods, parallel, preemption, visualize
 from gans.data import datasets, input_pipeline
+from gans.evaluation import evaluator as evaluator_lib
 
 
 def normalize(batch: dict, value_range) -> dict:
-  """uint8 pixels -> float32 in ``value_range``; runs inside the jitted step."""
+  """uint8 pixels -> float32 in ``value_range``; float data (toy points) passes unchanged. Runs inside
+  the jitted step."""
+  if batch['image'].dtype != jnp.uint8:
+    return batch
   lo, hi = value_range
   return {**batch, 'image': lo + (hi - lo) / 255.0 * batch['image'].astype(jnp.float32)}
 
@@ -44,6 +48,17 @@ class Experiment:
       {'image': self.train_split.images[:2], 'label': self.train_split.labels[:2]},
       config.data.value_range,
     )
+    value_range = config.data.value_range
+    self._generate = jax.jit(self.method.generate, static_argnums=2, out_shardings=self.replicated)
+    self._eval_step = jax.jit(
+      lambda state, batch, rng: self.method.eval_step(state, normalize(batch, value_range), rng),
+      out_shardings=self.replicated,
+    )
+    self._figures = jax.jit(
+      lambda state, batch, rng: self.method.figures(state, normalize(batch, value_range), rng),
+      out_shardings=self.replicated,
+    )
+    self._evaluator = None
     init = jax.jit(self.method.init, out_shardings=self.replicated)
     self.state = init(jax.random.PRNGKey(config.train.seed), example)
     self.is_writer = jax.process_index() == 0
@@ -92,9 +107,23 @@ class Experiment:
     return int(meta['step'])
 
   def generate(self, num: int, seed: int):
-    rng = jax.random.PRNGKey(seed)
-    generate = jax.jit(self.method.generate, static_argnums=2, out_shardings=self.replicated)
-    return generate(self.state, rng, num)
+    """``num`` samples [num, ...] in ``config.data.value_range`` (EMA weights when the method keeps
+    them), as a replicated array."""
+    return self._generate(self.state, jax.random.PRNGKey(seed), num)
+
+  def sample_batch(self, num: int, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Host copies of ``num`` samples and, for a class-conditional method, the labels they were drawn
+    for (the protocol's ``generate`` cycles through the classes: label i % num_classes)."""
+    samples = parallel.to_host(self.generate(num, seed))
+    classes = getattr(self.method, 'conditional_classes', 0)
+    return samples, (np.arange(num) % classes if classes else None)
+
+  @property
+  def evaluator(self):
+    """The sample-quality evaluator (built on first use: it may train the feature classifier)."""
+    if self._evaluator is None:
+      self._evaluator = evaluator_lib.create(self.config, self.train_split, self.split('test'))
+    return self._evaluator
 
   def split(self, name: str) -> datasets.Split:
     """A data split, loaded once."""
@@ -117,34 +146,28 @@ class Experiment:
       )
 
   def evaluate(self) -> dict[str, float]:
-    """Means of the method's ``eval_step`` metrics over the configured evaluation batches."""
+    """Means of the method's ``eval_step`` metrics over the configured evaluation batches, plus the
+    sample-quality metrics of ``gans.evaluation`` when ``eval.sample_metrics``."""
     cfg = self.config.eval
-    eval_step = jax.jit(
-      lambda state, batch, rng: self.method.eval_step(
-        state, normalize(batch, self.config.data.value_range), rng
-      ),
-      out_shardings=self.replicated,
-    )
     rng = jax.random.PRNGKey(cfg.seed)
     totals = [
-      eval_step(self.state, batch, jax.random.fold_in(rng, b))
+      self._eval_step(self.state, batch, jax.random.fold_in(rng, b))
       for b, batch in enumerate(self._test_batches(cfg.split, cfg.batch_size, cfg.num_batches))
     ]
     totals = parallel.to_host(totals)
-    return {name: float(np.mean([t[name] for t in totals])) for name in totals[0]}
+    results = {name: float(np.mean([t[name] for t in totals])) for name in totals[0]}
+    if cfg.sample_metrics:
+      results.update(evaluator_lib.evaluate_samples(self.evaluator, self.sample_batch, self.config))
+    return results
 
   def figures(self) -> dict[str, np.ndarray]:
     """The sample grid (fixed noise) and the method's own figures, as uint8 pictures."""
     value_range = self.config.data.value_range
     pictures = {'samples': self.generate(self.config.sample.num, self.config.sample.seed)}
     batch = next(self._test_batches(self.config.eval.split, 16 * jax.device_count(), 1))
-    figures = jax.jit(
-      lambda state, batch, rng: self.method.figures(state, normalize(batch, value_range), rng),
-      out_shardings=self.replicated,
-    )(self.state, batch, jax.random.PRNGKey(0))
-    pictures.update(figures)
+    pictures.update(self._figures(self.state, batch, jax.random.PRNGKey(0)))
     return {
-      name: visualize.image_grid(visualize.to_uint8(images, value_range))
+      name: visualize.to_picture(images, value_range)
       for name, images in parallel.to_host(pictures).items()
     }
 

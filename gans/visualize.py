@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 
+import jax
+import jax.numpy as jnp
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 
 def to_uint8(images, value_range) -> np.ndarray:
@@ -43,6 +45,26 @@ def image_grid(images: np.ndarray, *, cols: int | None = None, pad: int = 1) -> 
   return grid
 
 
+def scatter_plot(points: np.ndarray, extent, *, size: int = 256) -> np.ndarray:
+  """Rasterises 2-D points [N, 2] within ``extent`` (lo, hi) on both axes into a uint8 [size, size, 1]
+  picture: black background, each point a white pixel (y up)."""
+  lo, hi = extent
+  pixels = np.floor((np.asarray(points, np.float64) - lo) / (hi - lo) * size).astype(np.int64)
+  inside = np.all((pixels >= 0) & (pixels < size), axis=1)
+  picture = np.zeros((size, size, 1), np.uint8)
+  picture[size - 1 - pixels[inside, 1], pixels[inside, 0]] = 255
+  return picture
+
+
+def to_picture(samples: np.ndarray, value_range) -> np.ndarray:
+  """Images [N, H, W, C] or [R, K, H, W, C] -> a tiled grid; points [N, 2] -> a scatter plot over
+  ``value_range`` (for toy data the range of the plot)."""
+  samples = np.asarray(samples)
+  if samples.ndim == 2:
+    return scatter_plot(samples, value_range)
+  return image_grid(to_uint8(samples, value_range))
+
+
 def save_png(path: str, grid: np.ndarray) -> None:
   """Writes a uint8 [H, W, 1 or 3] picture, creating the directory; atomic (write then rename)."""
   os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
@@ -50,3 +72,223 @@ def save_png(path: str, grid: np.ndarray) -> None:
   tmp = path + '.tmp'
   picture.save(tmp, format='PNG')
   os.replace(tmp, path)
+
+
+# ------------------------------------------------------------------------------------------------
+# Visual tools of the GAN zoo (``--mode=sample --config.sample.kind=...``, see ``render_sample_kind``).
+#
+# They use three optional methods of a family (``gans.methods.gan.GAN`` has the first two):
+#   latents(rng, num) -> {name: [num, ...]}   the generator's latent variables (float: continuous,
+#                                             int: discrete codes such as class labels);
+#   decode(state, latents) -> [num, H, W, C]  G(latents) in inference mode, EMA weights when present;
+#   traversals(state, rng) -> {name: [R, K, H, W, C]}   code sweeps (InfoGAN, conditional GAN).
+
+SAMPLE_KINDS = ('grid', 'interpolate', 'arithmetic', 'traverse', 'curves')
+
+# Fields of ``config.sample`` read by ``render_sample_kind`` (besides ``num`` and ``seed``).
+SAMPLE_DEFAULTS = dict(
+  kind='grid',  # One of SAMPLE_KINDS.
+  rows=8,  # interpolate: number of walks.
+  steps=10,  # interpolate: images per walk, endpoints included.
+  groups='',  # arithmetic: 'i,j,k;l,m,n;o,p,q' = indices into the grid of seed `seed`: A - B + C.
+)
+
+
+def lerp(start, end, t):
+  """(1 - t)·start + t·end for start, end [N, D] and t [T] -> [N, T, D]."""
+  t = jnp.asarray(t)[None, :, None]
+  return (1 - t) * start[:, None] + t * end[:, None]
+
+
+def slerp(start, end, t):
+  """Spherical interpolation [N, T, D] (Shoemake 1985; White 2016 for GAN latents):
+
+      sin((1 - t)Ω)/sin Ω · start + sin(tΩ)/sin Ω · end,   cos Ω = <start, end> / (|start| |end|),
+
+  which keeps Gaussian latents at a typical norm; falls back to ``lerp`` for (anti)parallel endpoints.
+  """
+  unit = lambda v: v / jnp.linalg.norm(v, axis=-1, keepdims=True)  # noqa: E731
+  omega = jnp.arccos(jnp.clip(jnp.sum(unit(start) * unit(end), axis=-1), -1.0, 1.0))[:, None, None]
+  t = jnp.asarray(t)[None, :, None]
+  sin = jnp.sin(omega)
+  safe = jnp.where(sin > 1e-6, sin, 1.0)
+  spherical = (jnp.sin((1 - t) * omega) * start[:, None] + jnp.sin(t * omega) * end[:, None]) / safe
+  return jnp.where(sin > 1e-6, spherical, lerp(start, end, t[0, :, 0]))
+
+
+def _decode_grid(method, state, latents, rows: int, cols: int):
+  """Decodes ``rows·cols`` latents laid out row by row into [rows, cols, H, W, C]."""
+  images = method.decode(state, latents)
+  return images.reshape((rows, cols, *images.shape[1:]))
+
+
+def interpolation(method, state, rng, *, rows: int = 8, steps: int = 10, spherical: bool = False):
+  """[rows, steps, H, W, C]: each row walks z from one random latent to another (DCGAN, fig. 4).
+
+  Only ``z`` moves; the other latent entries (labels, codes) keep the start's values along a row.
+  """
+  start_rng, end_rng = jax.random.split(rng)
+  start, end = method.latents(start_rng, rows), method.latents(end_rng, rows)
+  t = jnp.linspace(0.0, 1.0, steps)
+  path = (slerp if spherical else lerp)(start['z'], end['z'], t)
+  latents = {name: jnp.repeat(value, steps, axis=0) for name, value in start.items()}
+  latents['z'] = path.reshape((rows * steps, -1))
+  return _decode_grid(method, state, latents, rows, steps)
+
+
+def parse_groups(text: str) -> list[list[int]]:
+  """'0,1,2;3,4,5;6,7,8' -> [[0, 1, 2], [3, 4, 5], [6, 7, 8]]: three equal-sized groups A, B, C."""
+  groups = [[int(i) for i in group.split(',')] for group in text.split(';') if group.strip()]
+  if len(groups) != 3 or len({len(g) for g in groups}) != 1:
+    raise ValueError(
+      f'config.sample.groups={text!r}: give three equal-sized groups A;B;C of grid indices '
+      "(e.g. '0,1,2;3,4,5;6,7,8') for A - B + C."
+    )
+  return groups
+
+
+def latent_arithmetic(method, state, rng, *, num: int, groups, variations: int = 4, scale=0.25):
+  """Vector arithmetic on averaged latents (DCGAN, fig. 7): mean(A) - mean(B) + mean(C).
+
+  Args:
+    num: size of the indexed grid the groups refer to: the samples of ``latents(rng, num)``, which
+      ``GAN.generate(state, rng, num)`` draws (the ``grid`` kind with the same seed).
+    groups: three equal-sized lists A, B, C of indices into that grid.
+    variations: extra decodings of the result with z + ``scale``·N(0, I).
+
+  Returns:
+    [4, m + 1 + variations, H, W, C] with m the group size: rows A, B, C show the members, then the
+    decoding of the group's mean latent; the last row shows mean(A) - mean(B) + mean(C), then its
+    noisy variations. Empty tiles hold the smallest pixel value shown. Continuous (float) latents
+    are averaged; discrete ones are taken from the first member of the group (of C for the result).
+  """
+  latents = method.latents(rng, num)
+  is_float = {name: jnp.issubdtype(value.dtype, jnp.floating) for name, value in latents.items()}
+  members = [{name: value[jnp.asarray(g)] for name, value in latents.items()} for g in groups]
+  means = [
+    {name: jnp.mean(v, 0, keepdims=True) if is_float[name] else v[:1] for name, v in m.items()}
+    for m in members
+  ]
+  result = {
+    name: means[0][name] - means[1][name] + means[2][name] if is_float[name] else means[2][name]
+    for name in latents
+  }
+  noisy = {name: jnp.repeat(value, variations + 1, axis=0) for name, value in result.items()}
+  noise = scale * jax.random.normal(jax.random.fold_in(rng, 1), noisy['z'][1:].shape)
+  noisy['z'] = noisy['z'].at[1:].add(noise)
+  rows = [
+    jnp.concatenate([method.decode(state, m), method.decode(state, mean)])
+    for m, mean in zip(members, means)
+  ]
+  rows.append(method.decode(state, noisy))
+  cols = len(groups[0]) + 1 + variations
+  fill = min(float(jnp.min(row)) for row in rows)
+  return jnp.stack(
+    [jnp.concatenate([row, jnp.full((cols - len(row), *row.shape[1:]), fill)]) for row in rows]
+  )
+
+
+def numbered_grid(grid: np.ndarray, num: int, tile: tuple[int, int], *, pad: int = 1) -> np.ndarray:
+  """``image_grid``'s picture of ``num`` tiles of ``tile`` (H, W), laid out as it lays them out, with
+  each tile's index written in its top-left corner (to pick ``sample.groups`` for arithmetic)."""
+  picture = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
+  draw = ImageDraw.Draw(picture)
+  cols = int(np.ceil(np.sqrt(num)))
+  for i in range(num):
+    y, x = pad + (i // cols) * (tile[0] + pad), pad + (i % cols) * (tile[1] + pad)
+    draw.text((x + 1, y), str(i), fill=255 if grid.shape[-1] == 1 else (255, 0, 0))
+  out = np.asarray(picture)
+  return out[..., None] if out.ndim == 2 else out
+
+
+def read_scalars(directory: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+  """Every scalar in the TensorBoard event files under ``directory``: tag -> (steps [N], values [N]).
+
+  Reads the TFRecord framing (uint64 length, uint32 CRC, payload, uint32 CRC) of tensorboardX's files
+  without TensorFlow; later files win for repeated (tag, step) pairs, as after a resume.
+  """
+  from tensorboardX.proto import event_pb2  # Local import: only the curves need it.
+
+  points: dict[str, dict[int, float]] = {}
+  for root, _, files in os.walk(directory):
+    for name in sorted(f for f in files if f.startswith('events.')):
+      with open(os.path.join(root, name), 'rb') as f:
+        data = f.read()
+      offset = 0
+      while offset + 12 <= len(data):
+        length = int.from_bytes(data[offset : offset + 8], 'little')
+        event = event_pb2.Event.FromString(data[offset + 12 : offset + 12 + length])
+        offset += 12 + length + 4
+        for value in event.summary.value:
+          if value.WhichOneof('value') == 'simple_value':
+            points.setdefault(value.tag, {})[event.step] = value.simple_value
+  return {
+    tag: (np.array(sorted(series)), np.array([series[s] for s in sorted(series)], np.float32))
+    for tag, series in sorted(points.items())
+  }
+
+
+def plot_curves(series: dict[str, tuple], *, size=(320, 200), cols: int = 3) -> np.ndarray:
+  """One panel per tag (its name, min and max written above a polyline of value against step), panels
+  tiled ``cols`` per row: uint8 [rows·size[1], cols·size[0], 3]. Non-finite values are skipped."""
+  width, height = size
+  rows = max(1, -(-len(series) // cols))
+  picture = Image.new('RGB', (cols * width, rows * height), 'white')
+  draw = ImageDraw.Draw(picture)
+  for i, (tag, (steps, values)) in enumerate(series.items()):
+    left, top = (i % cols) * width, (i // cols) * height
+    box = (left + 8, top + 24, left + width - 8, top + height - 8)
+    draw.rectangle(box, outline=(128, 128, 128))
+    finite = np.isfinite(values)
+    steps, values = steps[finite], values[finite]
+    label = f'{tag}' + (f'  [{values.min():.4g}, {values.max():.4g}]' if len(values) else '')
+    draw.text((left + 8, top + 6), label, fill=(0, 0, 0))
+    if len(values) < 2:
+      continue
+    x = box[0] + (steps - steps.min()) / max(np.ptp(steps), 1) * (box[2] - box[0])
+    y = box[3] - (values - values.min()) / max(np.ptp(values), 1e-12) * (box[3] - box[1])
+    draw.line(list(zip(x.tolist(), y.tolist())), fill=(31, 119, 180), width=2)
+  return np.asarray(picture)
+
+
+def render_sample_kind(kind: str, method, state, config, rng, *, workdir: str = '') -> dict:
+  """The pictures of ``--mode=sample --config.sample.kind=KIND``: name -> uint8 [H, W, C] grid.
+
+  grid: ``samples`` of ``generate(state, rng, sample.num)`` (EMA weights when present) and
+    ``samples_numbered`` with each tile's index;
+  interpolate: ``interpolate_linear`` and ``interpolate_spherical`` [sample.rows × sample.steps];
+  arithmetic: ``arithmetic`` from ``sample.groups`` (indices into the grid drawn with the same seed);
+  traverse: the method's ``traversals`` (InfoGAN code sweeps, conditional GAN class rows);
+  curves: ``curves``, the training scalars logged under ``workdir/tensorboard``.
+  Fields missing from ``config.sample`` take ``SAMPLE_DEFAULTS``.
+  """
+  cfg = {**SAMPLE_DEFAULTS, **config.sample.to_dict()}
+  value_range = config.data.value_range
+
+  def grid(images):
+    return image_grid(to_uint8(images, value_range))
+
+  if kind == 'grid':
+    samples = grid(method.generate(state, rng, cfg['num']))
+    tile = method.image_shape[:2]
+    return {'samples': samples, 'samples_numbered': numbered_grid(samples, cfg['num'], tile)}
+  if kind == 'interpolate':
+    walks = {
+      f'interpolate_{name}': interpolation(
+        method, state, rng, rows=cfg['rows'], steps=cfg['steps'], spherical=spherical
+      )
+      for name, spherical in (('linear', False), ('spherical', True))
+    }
+    return {name: grid(images) for name, images in walks.items()}
+  if kind == 'arithmetic':
+    groups = parse_groups(cfg['groups'])
+    return {
+      'arithmetic': grid(latent_arithmetic(method, state, rng, num=cfg['num'], groups=groups))
+    }
+  if kind == 'traverse':
+    if not hasattr(method, 'traversals'):
+      raise ValueError(f'method {config.method.name} has no code traversals (infogan, cgan have).')
+    return {name: grid(images) for name, images in method.traversals(state, rng).items()}
+  if kind == 'curves':
+    return {'curves': plot_curves(read_scalars(os.path.join(workdir, 'tensorboard')))}
+  raise ValueError(f'unknown config.sample.kind={kind!r}; use one of {", ".join(SAMPLE_KINDS)}.')

@@ -100,6 +100,10 @@ def tiny_overrides(idx_dir, tfds_dir, steps=4):
     '--config.eval.batch_size=32',
     '--config.eval.num_batches=2',
     '--config.sample.num=16',
+    '--config.eval.num_samples=64',
+    '--config.eval.classifier_steps=20',
+    '--config.eval.kid_subsets=4',
+    '--config.eval.kid_subset_size=32',
   ]
 
 

@@ -118,7 +118,7 @@ def test_tfds_catalogue(tmp_path, name, shape):
 
 
 def test_unknown_source_is_named():
-  with pytest.raises(ValueError, match="'idx' or 'tfds'"):
+  with pytest.raises(ValueError, match="'idx', 'tfds' or 'toy'"):
     datasets.load_split(data_config(source='hub'), 'train')
 
 

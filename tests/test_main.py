@@ -39,9 +39,24 @@ def test_train_sample_eval(recipe, run_main, idx_dir, tfds_dir, tmp_path):
 
   run_main(*common, '--mode=eval')
   metrics = json.load(open(os.path.join(workdir, 'eval', 'metrics.json')))
+  floor = metrics.pop('floor')
   assert metrics['step'] == 4
   expected = {'d_loss', 'd_real', 'd_fake'} if recipe == 'gan' else {'loss', 'reconstruction', 'kl'}
-  assert expected <= set(metrics) and all(np.isfinite(v) for v in metrics.values())
+  quality = {
+    'fid',
+    'kid',
+    'kid_std',
+    'precision',
+    'recall',
+    'density',
+    'coverage',
+    'classifier_score',
+  }
+  assert expected | quality <= set(metrics) and all(np.isfinite(v) for v in metrics.values())
+  assert quality <= set(floor) and floor['fid'] < metrics['fid']  # Real images beat a 4-step model.
+  report = open(os.path.join(workdir, 'eval', 'report.md')).read()
+  assert '| real train vs test (floor) |' in report and 'samples_0000004.png' in report
+  assert os.path.exists(os.path.join(workdir, 'eval', 'samples_0000004.png'))
 
 
 def test_sample_without_checkpoint_says_train_first(run_main, idx_dir, tfds_dir, tmp_path):

@@ -6,6 +6,8 @@ Sources (``config.data.source``):
     else Debian's Fashion-MNIST (``apt-get install dataset-fashion-mnist``).
   * ``tfds``: the TFDS catalogue (``mnist``, ``fashion_mnist``, ``cifar10``, ...) in ``array_record``
     format; needs internet the first time.
+  * ``toy``: 2-D Gaussian mixtures (``ring``, ``grid``; ``gans.data.toy``) as float32 [N, 2] "images",
+    ``toy_train_size`` points for training and as many for test, from fixed seeds.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import os
 import numpy as np
 import tensorflow_datasets as tfds
 
-from gans.data import idx_builder
+from gans.data import idx_builder, toy
 
 DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist'
 DEFAULT_TFDS_DIR = os.path.join(os.path.expanduser('~'), 'tensorflow_datasets')
@@ -89,14 +91,35 @@ def _catalogue_data_source(data_config, split: str):
   return builder.as_data_source(split=split), builder.info.features['label'].num_classes
 
 
+def dataset_id(data_config) -> str:
+  """A name for the data a run trains on, unique per source files: keys caches such as the evaluator's."""
+  if data_config.source == 'idx':
+    return f'idx-{data_config.name}-{idx_builder.source_fingerprint(idx_source_dir(data_config))}'
+  return f'{data_config.source}-{data_config.name}'
+
+
+def cache_dir(data_config, *parts: str) -> str:
+  """A directory for derived artefacts of this dataset (e.g. the evaluation classifier)."""
+  return os.path.join(_tfds_dir(data_config), 'gans_cache', dataset_id(data_config), *parts)
+
+
+def _toy_split(data_config, split: str) -> Split:
+  points = toy.toy_dataset(
+    data_config.name, data_config.toy_train_size, seed={'train': 0, 'test': 1}[split]
+  )
+  return Split(points, np.zeros(len(points), np.int32), num_classes=1)
+
+
 def load_split(data_config, split: str) -> Split:
   """Reads the whole ``split`` of ``data_config.name`` into memory (a one-off cost at start-up)."""
+  if data_config.source == 'toy':
+    return _toy_split(data_config, split)
   if data_config.source == 'idx':
     source, num_classes = _idx_data_source(data_config, split)
   elif data_config.source == 'tfds':
     source, num_classes = _catalogue_data_source(data_config, split)
   else:
-    raise ValueError(f"config.data.source={data_config.source!r}: use 'idx' or 'tfds'.")
+    raise ValueError(f"config.data.source={data_config.source!r}: use 'idx', 'tfds' or 'toy'.")
   examples = [source[i] for i in range(len(source))]
   if not examples:
     raise ValueError(f'{data_config.name}: split {split!r} is empty.')

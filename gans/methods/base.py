@@ -2,7 +2,8 @@
 
 A method is a small set of pure functions over one ``GameState``:
 
-    init(rng, batch) -> GameState            builds nets, players and optimizers
+    init(rng, batch) -> GameState            builds nets, players and optimizers from an example
+                                             batch (never stacked: [B, ...])
     train_step(state, batch) -> (GameState, metrics)
                                              one optimisation step of the whole game; pure, jitted and
                                              data-parallel by the trainer; metrics are float32 scalars

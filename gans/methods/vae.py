@@ -107,8 +107,32 @@ class VAE:
     return state.replace(step=state.step + 1, players=players), metrics
 
   def eval_step(self, state: GameState, batch, rng):
+    """-ELBO, reconstruction and KL on held-out images; for the VAE also the importance-weighted bound
+    ``iwae`` (Burda et al. 2016) on log p(x) with K = ``config.eval.iwae_samples`` samples of q(z | x):
+
+        log p(x) >= E[log (1/K) Σ_k p(x | z_k) p(z_k) / q(z_k | x)]    (in nats per image)
+    """
     params = {name: player.params for name, player in state.players.items()}
-    return self._loss_terms(params, state.players, batch['image'], rng, False)[1]
+    elbo_rng, iwae_rng = jax.random.split(rng)
+    metrics = self._loss_terms(params, state.players, batch['image'], elbo_rng, False)[1]
+    num_samples = self.config.eval.get('iwae_samples', 0)
+    if self.variational and num_samples:
+      metrics['iwae'] = self._iwae(state, batch['image'], iwae_rng, num_samples)
+    return metrics
+
+  def _iwae(self, state: GameState, images, rng, num_samples: int):
+    mean, log_var = base.apply_eval(state.players['encoder'], images)
+    std = jnp.exp(0.5 * log_var)
+    eps = jax.random.normal(rng, (num_samples, *mean.shape))  # [K, B, latent]
+    z = mean + std * eps
+    logits = base.apply_eval(state.players['decoder'], z.reshape((-1, self.latent_dim)))
+    logits = logits.reshape((num_samples, *images.shape))
+    log_likelihood = jax.vmap(lambda l: self._log_likelihood(l, images))(logits)  # [K, B]
+    log_prior = jax.vmap(lambda zk: losses.gaussian_log_likelihood(jnp.zeros_like(zk), zk))(z)
+    log_posterior = jax.vmap(
+      lambda zk: losses.gaussian_log_likelihood(mean, zk, log_scale=0.5 * log_var)
+    )(z)
+    return losses.iwae_bound(log_likelihood, log_prior, log_posterior)
 
   def _decode_mean(self, state: GameState, z):
     logits = base.apply_eval(state.players['decoder'], z)

@@ -13,16 +13,21 @@ import jax.numpy as jnp
 import numpy as np
 
 
-class MLPGenerator(nn.Module):
-  """z [B, z_dim] -> images [B, *image_shape] in (0, 1).
+OUTPUT_ACTIVATIONS = {'sigmoid': nn.sigmoid, 'tanh': nn.tanh, 'linear': lambda x: x}
 
-  Blocks of Dense -> BatchNorm -> ReLU (widths ``hidden``), then Dense(prod(image_shape)) -> Sigmoid,
-  the classic MNIST recipe with hidden = (128, 256, 512, 1024).
+
+class MLPGenerator(nn.Module):
+  """z [B, z_dim] -> images [B, *image_shape] (or points [B, D] for toy data).
+
+  Blocks of Dense -> BatchNorm -> ReLU (widths ``hidden``), then Dense(prod(image_shape)) and the
+  ``output`` activation: the classic MNIST recipe is hidden = (128, 256, 512, 1024) with a sigmoid
+  (pixels in (0, 1)); toy 2-D mixtures use a linear output.
   """
 
   image_shape: Sequence[int]
   hidden: Sequence[int] = (128, 256, 512, 1024)
   batch_norm: bool = True
+  output: str = 'sigmoid'
   dtype: Any = jnp.float32
 
   @nn.compact
@@ -36,7 +41,8 @@ class MLPGenerator(nn.Module):
         )(x)
       x = nn.relu(x)
     x = nn.Dense(int(np.prod(self.image_shape)), dtype=self.dtype)(x)
-    return nn.sigmoid(x).astype(jnp.float32).reshape((z.shape[0], *self.image_shape))
+    x = OUTPUT_ACTIVATIONS[self.output](x)
+    return x.astype(jnp.float32).reshape((z.shape[0], *self.image_shape))
 
 
 class MLPDiscriminator(nn.Module):
