@@ -57,7 +57,7 @@ class GAN:
 
   def init(self, rng, batch) -> GameState:
     g_rng, d_rng, state_rng = jax.random.split(rng, 3)
-    images = batch['image'].reshape((-1, *batch['image'].shape[-3:]))[:2]
+    images = batch['image'][:2]
     players = {
       'g': base.init_player(
         self.generator, make_optimizer(self.config.optim.g), g_rng, self._noise(g_rng, 2)
