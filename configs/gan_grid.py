@@ -1,36 +1,16 @@
-"""Vanilla GAN on the 2-D grid mixture (25 Gaussians at {-4,-2,0,2,4}², std 0.05): the VEEGAN/PacGAN mode-collapse benchmark.
-
-G: z(2) -> [Dense(400) -> BatchNorm -> ReLU] × 4 -> Dense(2) (linear); D: [Dense(200) -> LeakyReLU(0.2)] × 3
--> Dense(1). Adam 1e-4, β1 0.5, batch 100. Scored by modes captured, high-quality fraction and KL of the
-mode histogram to uniform over 2,500 samples.
+"""Vanilla GAN on the 2-D grid mixture (25 Gaussians at {-4, -2, 0, 2, 4}², std 0.05): the VEEGAN/PacGAN
+mode-collapse benchmark, with the nets and schedule of ``configs/gan_ring.py``.
 
     python -m gans.main --config=configs/gan_grid.py
 """
+
+import os
 
 from gans import config_lib
 
 
 def get_config():
-  c = config_lib.base_config('gan')
-  c.data.source = 'toy'
+  c = config_lib.load_recipe(os.path.join(os.path.dirname(__file__), 'gan_ring.py'))
   c.data.name = 'grid'
   c.data.value_range = (-6.0, 6.0)  # Toy data: the extent of the scatter plots.
-  c.model = dict(
-    dtype='float32',
-    z_dim=2,
-    generator='mlp_generator',
-    generator_kwargs=dict(hidden=(400, 400, 400, 400), output='linear'),
-    discriminator='mlp_discriminator',
-    discriminator_kwargs=dict(hidden=(200, 200, 200), negative_slope=0.2),
-  )
-  c.loss = dict(name='nonsaturating')
-  c.optim.g = config_lib.optimizer('adam', lr=1e-4, b1=0.5)
-  c.optim.d = config_lib.optimizer('adam', lr=1e-4, b1=0.5)
-  c.train.steps = 20_000
-  c.train.batch_size = 100
-  c.train.log_every = 1000
-  c.train.checkpoint_every = 5000
-  c.train.sample_every = 5000
-  c.eval.num_samples = 2500
-  c.sample.num = 2500
   return c

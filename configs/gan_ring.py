@@ -1,4 +1,5 @@
-"""Vanilla GAN on the 2-D ring mixture (8 Gaussians on the unit circle, std 0.01): the VEEGAN/PacGAN mode-collapse benchmark.
+"""Vanilla GAN on the 2-D ring mixture (8 Gaussians on the unit circle, std 0.01): the VEEGAN/PacGAN
+mode-collapse benchmark (configs/gan_grid.py reuses it for the 25-mode grid).
 
 G: z(2) -> [Dense(400) -> BatchNorm -> ReLU] × 4 -> Dense(2) (linear); D: [Dense(200) -> LeakyReLU(0.2)] × 3
 -> Dense(1). Adam 1e-4, β1 0.5, batch 100. Scored by modes captured, high-quality fraction and KL of the

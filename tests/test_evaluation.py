@@ -55,3 +55,26 @@ def test_iwae_bound_tightens_with_samples():
 def test_unit_range_conversion():
   images = np.array([-1.0, 0.0, 1.0, 3.0])
   np.testing.assert_allclose(evaluator.to_unit_range(images, (-1.0, 1.0)), [0.0, 0.5, 1.0, 1.0])
+
+
+def test_results_table_has_a_row_per_run_and_the_floor(tmp_path):
+  import json
+
+  from gans import results
+
+  for name, source, metrics in [
+    ('gan', 'idx', {'fid': 12.5, 'kid': 0.01, 'kid_std': 0.002, 'precision': 0.7, 'recall': 0.4}),
+    ('gan_ring', 'toy', {'modes': 8, 'high_quality_fraction': 0.9, 'kl': 0.01}),
+  ]:
+    (tmp_path / name / 'eval').mkdir(parents=True)
+    floor = {'fid': 0.5, 'kid': 0.0, 'kid_std': 0.0001} if source == 'idx' else {}
+    (tmp_path / name / 'eval' / 'metrics.json').write_text(
+      json.dumps({'step': 10, **metrics, 'floor': floor})
+    )
+    (tmp_path / name / 'config.json').write_text(
+      json.dumps({'data': {'source': source, 'name': name}})
+    )
+  table = results.table([str(tmp_path / 'gan'), str(tmp_path / 'gan_ring')])
+  assert '| `gan` | gan | 10 | 12.5 | 0.0100 ± 0.0020 | 0.7 | 0.4 |' in table
+  assert '| real train vs test (floor) | gan | | 0.5 | 0.0000 ± 0.0001 |' in table
+  assert '| `gan_ring` | gan_ring | 10 | 8 | 0.9 | 0.01 |' in table

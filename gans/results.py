@@ -1,0 +1,70 @@
+r"""Collects ``eval/metrics.json`` of finished runs into README's results table.
+
+    python -m gans.results runs/gan runs/vae ...
+
+One row per run (the command that made it comes from the run's recipe name), then the real-data floor of
+the first image run; toy runs get the mode-coverage columns.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+IMAGE_COLUMNS = ('fid', 'kid', 'precision', 'recall', 'density', 'coverage', 'classifier_score')
+TOY_COLUMNS = ('modes', 'high_quality_fraction', 'kl')
+
+
+def _load(workdir: str) -> tuple[dict, dict]:
+  with open(os.path.join(workdir, 'eval', 'metrics.json')) as f:
+    metrics = json.load(f)
+  with open(os.path.join(workdir, 'config.json')) as f:
+    config = json.load(f)
+  return metrics, config
+
+
+def _cell(metrics: dict, name: str) -> str:
+  if name not in metrics:
+    return ''
+  if name == 'kid':
+    return f'{metrics["kid"]:.4f} ± {metrics["kid_std"]:.4f}'
+  return f'{metrics[name]:.4g}'
+
+
+def table(workdirs: list[str]) -> str:
+  runs = [(workdir, *_load(workdir)) for workdir in workdirs]
+  image_runs = [run for run in runs if run[2]['data']['source'] != 'toy']
+  toy_runs = [run for run in runs if run[2]['data']['source'] == 'toy']
+  lines = []
+  if image_runs:
+    extra = sorted({k for _, m, _ in image_runs for k in ('iwae', 'class_accuracy') if k in m})
+    columns = IMAGE_COLUMNS + tuple(extra)
+    lines += [
+      '| run | data | steps | ' + ' | '.join(columns) + ' |',
+      '|---|---|---|' + '---|' * len(columns),
+    ]
+    for workdir, metrics, config in image_runs:
+      cells = ' | '.join(_cell(metrics, c) for c in columns)
+      lines.append(
+        f'| `{os.path.basename(workdir)}` | {config["data"]["name"]} | {metrics["step"]} | {cells} |'
+      )
+    floor = image_runs[0][1].get('floor', {})
+    if floor:
+      cells = ' | '.join(_cell(floor, c) for c in columns)
+      lines.append(
+        f'| real train vs test (floor) | {image_runs[0][2]["data"]["name"]} | | {cells} |'
+      )
+  if toy_runs:
+    lines += ['', '| run | mixture | steps | modes | high-quality fraction | KL(modes ‖ uniform) |']
+    lines.append('|---|---|---|---|---|---|')
+    for workdir, metrics, config in toy_runs:
+      cells = ' | '.join(_cell(metrics, c) for c in TOY_COLUMNS)
+      lines.append(
+        f'| `{os.path.basename(workdir)}` | {config["data"]["name"]} | {metrics["step"]} | {cells} |'
+      )
+  return '\n'.join(lines)
+
+
+if __name__ == '__main__':
+  print(table(sys.argv[1:]))
