@@ -70,7 +70,14 @@ def base_config(method: str) -> ml_collections.ConfigDict:
     pr_k=3,
     dc_k=5,
   )
-  c.sample = dict(num=64, seed=0)
+  c.sample = dict(
+    num=64,
+    seed=0,
+    kind='grid',  # --mode=sample: grid | interpolate | arithmetic | traverse | curves.
+    rows=8,  # interpolate: number of walks.
+    steps=10,  # interpolate: images per walk, endpoints included.
+    groups='',  # arithmetic: 'i,j,k;l,m,n;o,p,q' = indices into the grid of seed `seed`: A - B + C.
+  )
   return c
 
 

@@ -15,6 +15,7 @@ import os
 import sys
 
 from absl import app, flags, logging
+import jax
 from ml_collections import config_flags
 
 from gans import parallel, train
@@ -50,8 +51,9 @@ def default_workdir(config_path: str) -> str:
   return os.path.join('runs', os.path.splitext(os.path.basename(config_path.split(':')[0]))[0])
 
 
-def sample(config, workdir: str) -> str:
-  """Draws ``config.sample.num`` images from the latest checkpoint into one PNG; returns its path."""
+def sample(config, workdir: str) -> list[str]:
+  """Renders ``config.sample.kind`` (``gans.visualize.render_sample_kind``) from the latest checkpoint
+  into ``workdir/samples/<name>_step<step>_seed<seed>.png``; returns the paths."""
   experiment = train.Experiment(config, workdir)
   if experiment.checkpointer.latest_step() is None:
     raise FileNotFoundError(
@@ -59,12 +61,22 @@ def sample(config, workdir: str) -> str:
       f'python -m gans.main --config=... --workdir={workdir}'
     )
   step = experiment.restore()
-  images = experiment.generate(config.sample.num, config.sample.seed)
-  grid = train.visualize.to_picture(parallel.to_host(images), config.data.value_range)
-  path = os.path.join(workdir, 'samples', f'sample_step{step:07d}_seed{config.sample.seed}.png')
-  if experiment.is_writer:
-    train.visualize.save_png(path, grid)
-  return path
+  pictures = train.visualize.render_sample_kind(
+    config.sample.kind,
+    experiment.method,
+    experiment.state,
+    config,
+    jax.random.PRNGKey(config.sample.seed),
+    workdir=workdir,
+  )
+  paths = []
+  for name, picture in pictures.items():
+    paths.append(
+      os.path.join(workdir, 'samples', f'{name}_step{step:07d}_seed{config.sample.seed}.png')
+    )
+    if experiment.is_writer:
+      train.visualize.save_png(paths[-1], picture)
+  return paths
 
 
 def evaluate(config, workdir: str) -> str:
@@ -131,7 +143,7 @@ def main(argv):
   if FLAGS.mode == 'train':
     train.train_and_evaluate(config, workdir)
   elif FLAGS.mode == 'sample':
-    logging.info('Wrote %s', sample(config, workdir))
+    logging.info('Wrote %s', ', '.join(sample(config, workdir)))
   else:
     logging.info('Wrote %s', evaluate(config, workdir))
 

@@ -85,14 +85,6 @@ def save_png(path: str, grid: np.ndarray) -> None:
 
 SAMPLE_KINDS = ('grid', 'interpolate', 'arithmetic', 'traverse', 'curves')
 
-# Fields of ``config.sample`` read by ``render_sample_kind`` (besides ``num`` and ``seed``).
-SAMPLE_DEFAULTS = dict(
-  kind='grid',  # One of SAMPLE_KINDS.
-  rows=8,  # interpolate: number of walks.
-  steps=10,  # interpolate: images per walk, endpoints included.
-  groups='',  # arithmetic: 'i,j,k;l,m,n;o,p,q' = indices into the grid of seed `seed`: A - B + C.
-)
-
 
 def lerp(start, end, t):
   """(1 - t)·start + t·end for start, end [N, D] and t [T] -> [N, T, D]."""
@@ -260,31 +252,30 @@ def render_sample_kind(kind: str, method, state, config, rng, *, workdir: str = 
   arithmetic: ``arithmetic`` from ``sample.groups`` (indices into the grid drawn with the same seed);
   traverse: the method's ``traversals`` (InfoGAN code sweeps, conditional GAN class rows);
   curves: ``curves``, the training scalars logged under ``workdir/tensorboard``.
-  Fields missing from ``config.sample`` take ``SAMPLE_DEFAULTS``.
   """
-  cfg = {**SAMPLE_DEFAULTS, **config.sample.to_dict()}
+  cfg = config.sample
   value_range = config.data.value_range
 
   def grid(images):
     return image_grid(to_uint8(images, value_range))
 
   if kind == 'grid':
-    samples = grid(method.generate(state, rng, cfg['num']))
-    tile = method.image_shape[:2]
-    return {'samples': samples, 'samples_numbered': numbered_grid(samples, cfg['num'], tile)}
+    samples = np.asarray(method.generate(state, rng, cfg.num))
+    pictures = {'samples': to_picture(samples, value_range)}
+    if samples.ndim == 4:  # Images, not toy points: also the grid with each tile's index.
+      pictures['samples_numbered'] = numbered_grid(pictures['samples'], cfg.num, samples.shape[1:3])
+    return pictures
   if kind == 'interpolate':
     walks = {
       f'interpolate_{name}': interpolation(
-        method, state, rng, rows=cfg['rows'], steps=cfg['steps'], spherical=spherical
+        method, state, rng, rows=cfg.rows, steps=cfg.steps, spherical=spherical
       )
       for name, spherical in (('linear', False), ('spherical', True))
     }
     return {name: grid(images) for name, images in walks.items()}
   if kind == 'arithmetic':
-    groups = parse_groups(cfg['groups'])
-    return {
-      'arithmetic': grid(latent_arithmetic(method, state, rng, num=cfg['num'], groups=groups))
-    }
+    groups = parse_groups(cfg.groups)
+    return {'arithmetic': grid(latent_arithmetic(method, state, rng, num=cfg.num, groups=groups))}
   if kind == 'traverse':
     if not hasattr(method, 'traversals'):
       raise ValueError(f'method {config.method.name} has no code traversals (infogan, cgan have).')

@@ -33,9 +33,14 @@ def test_train_sample_eval(recipe, run_main, idx_dir, tfds_dir, tmp_path):
     assert picture.size == (16 * 29 + 1, 2 * 29 + 1)
 
   run_main(*common, '--mode=sample', '--config.sample.num=9', '--config.sample.seed=3')
-  picture = np.asarray(Image.open(os.path.join(workdir, 'samples', 'sample_step0000004_seed3.png')))
+  picture = np.asarray(
+    Image.open(os.path.join(workdir, 'samples', 'samples_step0000004_seed3.png'))
+  )
   assert picture.shape == (3 * 29 + 1, 3 * 29 + 1)
   assert picture.std() > 0  # Not a blank grid.
+  run_main(*common, '--mode=sample', '--config.sample.kind=interpolate', '--config.sample.rows=2')
+  walk = Image.open(os.path.join(workdir, 'samples', 'interpolate_spherical_step0000004_seed0.png'))
+  assert walk.size == (10 * 29 + 1, 2 * 29 + 1)
 
   run_main(*common, '--mode=eval')
   metrics = json.load(open(os.path.join(workdir, 'eval', 'metrics.json')))

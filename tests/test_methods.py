@@ -71,7 +71,8 @@ def test_unknown_names_are_errors():
   config = config_lib.load_recipe(f'{REPO}/configs/gan.py')
   config.method.name = 'gann'
   with pytest.raises(
-    ValueError, match="unknown config.method.name='gann'; known methods: ae, gan, vae"
+    ValueError,
+    match="unknown config.method.name='gann'; known methods: ae, began, cgan, gan, infogan, vae",
   ):
     methods.create(config, (28, 28, 1), 10)
   config = config_lib.load_recipe(f'{REPO}/configs/gan.py')

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import functools
 
-from gans.methods import base, gan, vae
+from gans.methods import base, began, cgan, gan, infogan, vae
 
 METHODS = {
   'gan': gan.GAN,
+  'cgan': cgan.ConditionalGAN,
+  'infogan': infogan.InfoGAN,
+  'began': began.BEGAN,
   'vae': functools.partial(vae.VAE, variational=True),
   'ae': functools.partial(vae.VAE, variational=False),
 }

@@ -134,13 +134,18 @@ class VAE:
     )(z)
     return losses.iwae_bound(log_likelihood, log_prior, log_posterior)
 
-  def _decode_mean(self, state: GameState, z):
-    logits = base.apply_eval(state.players['decoder'], z)
-    return jax.nn.sigmoid(logits)
+  def latents(self, rng, num):
+    """Prior samples ``{'z': [num, latent_dim]}``, z ~ N(0, I) (the visual tools walk ``z``)."""
+    return {'z': jax.random.normal(rng, (num, self.latent_dim))}
+
+  def decode(self, state: GameState, latents):
+    """Decoder means (Bernoulli probabilities) of ``latents['z']`` [N, latent_dim]: [N, H, W, C] in
+    [0, 1]."""
+    return jax.nn.sigmoid(base.apply_eval(state.players['decoder'], latents['z']))
 
   def generate(self, state: GameState, rng, num):
     """Decoder means of z ~ N(0, I), [num, H, W, C] in [0, 1]."""
-    return self._decode_mean(state, jax.random.normal(rng, (num, self.latent_dim)))
+    return self.decode(state, self.latents(rng, num))
 
   def figures(self, state: GameState, batch, rng, *, num: int = 16, steps: int = 10):
     """``reconstructions`` [2, num, ...]: inputs above their reconstructions (posterior means);
@@ -148,11 +153,11 @@ class VAE:
     del rng
     images = batch['image'][:num]
     codes, _ = base.apply_eval(state.players['encoder'], images)
-    reconstructions = self._decode_mean(state, codes)
+    reconstructions = self.decode(state, {'z': codes})
     start, end = codes[0::2], codes[1::2]
     t = jnp.linspace(0.0, 1.0, steps)[None, :, None]
     path = (1 - t) * start[:, None] + t * end[:, None]  # [num // 2, steps, latent_dim]
-    walk = self._decode_mean(state, path.reshape((-1, self.latent_dim)))
+    walk = self.decode(state, {'z': path.reshape((-1, self.latent_dim))})
     return {
       'reconstructions': jnp.stack([images, reconstructions]),
       'interpolation': walk.reshape((*path.shape[:2], *images.shape[1:])),

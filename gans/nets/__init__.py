@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import flax.linen as nn
 
-from gans.nets import mlp
+from gans.nets import began, conditional, infogan, mlp
 
 NETS: dict[str, type[nn.Module]] = {
   'mlp_generator': mlp.MLPGenerator,
   'mlp_discriminator': mlp.MLPDiscriminator,
   'mlp_encoder': mlp.MLPEncoder,
   'mlp_decoder': mlp.MLPDecoder,
+  'mlp_trunk': conditional.MLPTrunk,
+  'infogan_generator': infogan.InfoGANGenerator,
+  'infogan_discriminator': infogan.InfoGANDiscriminator,
+  'began_generator': began.BEGANDecoder,
+  'began_discriminator': began.BEGANAutoencoder,
 }
 
 

@@ -1,0 +1,40 @@
+"""InfoGAN (Chen et al. 2016) on Fashion-MNIST 28×28, with the paper's MNIST nets and codes.
+
+Latents: z(62) ~ N(0, I), c1 ~ Cat(10) (one-hot), c2, c3 ~ U(-1, 1); λ = 1.
+G: 74 -> Dense(1024) -> BN -> ReLU -> Dense(7·7·128) -> BN -> ReLU -> ConvT(64, 4, s2) -> BN -> ReLU
+   -> ConvT(1, 4, s2) -> Tanh.
+D/Q: Conv(64, 4, s2) -> LReLU(0.1) -> Conv(128, 4, s2) -> BN -> LReLU -> Dense(1024) -> BN -> LReLU,
+   then D: Dense(1); Q: Dense(128) -> BN -> LReLU -> Dense(10 + 2).
+Adam: D/Q 2e-4, G 1e-3, β1 0.5 (the paper's rates).
+
+    python -m gans.main --config=configs/infogan.py
+    python -m gans.main --config=configs/infogan.py --mode=sample --config.sample.kind=traverse
+"""
+
+from gans import config_lib
+from gans.methods import gan
+
+
+def get_config():
+  c = config_lib.base_config('infogan')
+  c.data.value_range = (-1.0, 1.0)
+  c.model = dict(
+    dtype='float32',
+    z_dim=62,
+    num_categories=10,
+    num_continuous=2,
+    generator='infogan_generator',
+    generator_kwargs=dict(hidden=1024),
+    discriminator='infogan_discriminator',
+    discriminator_kwargs=dict(hidden=1024, q_hidden=128),
+  )
+  c.loss = gan.loss_config('nonsaturating')
+  c.loss.info_weight = 1.0  # λ of the mutual-information term (both players).
+  c.loss.continuous_weight = 1.0  # Relative weight of the continuous codes' term.
+  c.optim.g = config_lib.optimizer('adam', lr=1e-3, b1=0.5)
+  c.optim.d = config_lib.optimizer('adam', lr=2e-4, b1=0.5)
+  c.train.batch_size = 64
+  c.train.steps = 2_000
+  c.train.sample_every = 1_000
+  c.train.checkpoint_every = 1_000
+  return c

@@ -1,0 +1,183 @@
+"""The DCGAN nets: the architectures of the reference, the module interface the trainer uses."""
+
+import functools
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gans.nets import dcgan, layers
+
+BATCH = 4
+
+
+def _init(module, x):
+  return jax.jit(lambda x: module.init(jax.random.key(0), x, train=False))(x)
+
+
+def _param_shapes(module, x):
+  variables = jax.eval_shape(lambda x: module.init(jax.random.key(0), x, train=False), x)
+  return jax.tree.map(jnp.shape, variables['params'])
+
+
+def test_28x28_nets_are_the_reference_architecture():
+  """Layer by layer, the nets of shared/bench/dcgan_torch_reference.py (kernels HWIO, not OIHW)."""
+  g = _param_shapes(dcgan.generator(28, channels=1), jnp.zeros((BATCH, 100)))
+  assert g == {
+    'Dense_0': {'kernel': (100, 7 * 7 * 256)},
+    'BatchNorm_0': {'scale': (7 * 7 * 256,), 'bias': (7 * 7 * 256,)},
+    'ConvTranspose_0': {'kernel': (5, 5, 256, 128)},
+    'BatchNorm_1': {'scale': (128,), 'bias': (128,)},
+    'ConvTranspose_1': {'kernel': (5, 5, 128, 64)},
+    'BatchNorm_2': {'scale': (64,), 'bias': (64,)},
+    'ConvTranspose_2': {'kernel': (5, 5, 64, 1)},
+  }
+  d = _param_shapes(dcgan.discriminator(28), jnp.zeros((BATCH, 28, 28, 1)))
+  assert d == {
+    'trunk': {
+      'Conv_0': {'kernel': (5, 5, 1, 64), 'bias': (64,)},
+      'Conv_1': {'kernel': (5, 5, 64, 128), 'bias': (128,)},
+      'BatchNorm_0': {'scale': (128,), 'bias': (128,)},
+    },
+    'head': {'kernel': (7 * 7 * 128, 1), 'bias': (1,)},
+  }
+
+
+@pytest.mark.parametrize(
+  'size, channels, base, g_widths, d_widths',
+  [
+    (32, 3, 64, [256, 128, 64, 3], [64, 128, 256]),
+    (64, 3, 64, [512, 256, 128, 64, 3], [64, 128, 256, 512]),
+    (64, 1, 16, [128, 64, 32, 16, 1], [16, 32, 64, 128]),
+  ],
+)
+def test_radford_nets_halve_widths_up_and_double_them_down(
+  size, channels, base, g_widths, d_widths
+):
+  g = _param_shapes(dcgan.generator(size, channels, base), jnp.zeros((BATCH, 100)))
+  assert g['Dense_0']['kernel'] == (100, 4 * 4 * g_widths[0])
+  assert [g[f'ConvTranspose_{i}']['kernel'] for i in range(len(g_widths) - 1)] == [
+    (4, 4, c_in, c_out) for c_in, c_out in zip(g_widths, g_widths[1:])
+  ]
+  d = _param_shapes(dcgan.discriminator(size, base), jnp.zeros((BATCH, size, size, channels)))
+  assert [d['trunk'][f'Conv_{i}']['kernel'] for i in range(len(d_widths))] == [
+    (4, 4, c_in, c_out) for c_in, c_out in zip([channels] + d_widths, d_widths)
+  ]
+  assert len([name for name in d['trunk'] if name.startswith('BatchNorm')]) == len(d_widths) - 1
+  assert d['head']['kernel'] == (4 * 4 * d_widths[-1], 1)
+
+
+@pytest.mark.parametrize('size, channels', [(28, 1), (32, 3), (64, 3)])
+def test_interface_shapes_ranges_and_features(size, channels):
+  z = jax.random.normal(jax.random.key(1), (BATCH, 100))
+  generator, discriminator = dcgan.generator(size, channels), dcgan.discriminator(size)
+  g_vars = _init(generator, z)
+  d_vars = _init(discriminator, jnp.zeros((BATCH, size, size, channels)))
+
+  @jax.jit
+  def run(z):
+    images, g_updates = generator.apply(g_vars, z, train=True, mutable=['batch_stats'])
+    logits = discriminator.apply(d_vars, images, train=False)
+    return (
+      images,
+      g_updates,
+      logits,
+      discriminator.apply(d_vars, images, train=False, return_features=True),
+    )
+
+  images, g_updates, logits, (same_logits, features) = run(z)
+  assert images.shape == (BATCH, size, size, channels)
+  assert jnp.all(jnp.abs(images) <= 1) and jnp.std(images) > 0
+  assert logits.shape == (BATCH,) and logits.dtype == jnp.float32
+  np.testing.assert_array_equal(same_logits, logits)
+  assert features.shape == (BATCH, int(np.prod(d_vars['params']['head']['kernel'].shape[:-1])))
+  assert jax.tree.structure(g_updates['batch_stats']) == jax.tree.structure(g_vars['batch_stats'])
+
+
+def test_batch_norm_uses_batch_statistics_in_training_and_running_averages_in_evaluation():
+  generator = dcgan.generator(28)
+  apply = jax.jit(generator.apply, static_argnames=('train', 'mutable'))
+  z = jax.random.normal(jax.random.key(1), (BATCH, 100))
+  variables = _init(generator, z)
+  train_images, updates = apply(variables, z, train=True, mutable=('batch_stats',))
+  # Running averages move 10% of the way to the batch statistics (PyTorch's momentum 0.1).
+  projected = z @ variables['params']['Dense_0']['kernel']
+  np.testing.assert_allclose(
+    updates['batch_stats']['BatchNorm_0']['mean'], 0.1 * projected.mean(0), rtol=1e-4, atol=1e-6
+  )
+  eval_images = apply(variables, z, train=False)  # no mutable collection needed
+  assert not np.allclose(eval_images, train_images, atol=1e-3)
+  # In evaluation an example's image does not depend on the rest of the batch; in training it does.
+  np.testing.assert_allclose(
+    apply(variables, z[:2], train=False), eval_images[:2], rtol=1e-5, atol=1e-6
+  )
+  assert not np.allclose(
+    apply(variables, z[:2], train=True, mutable=('batch_stats',))[0], train_images[:2], atol=1e-3
+  )
+
+
+def test_weights_start_from_normal_0_02():
+  g = _init(dcgan.generator(64, 3), jnp.zeros((BATCH, 100)))['params']
+  for name in ['Dense_0', 'ConvTranspose_0', 'ConvTranspose_3']:
+    assert abs(float(jnp.std(g[name]['kernel'])) - 0.02) < 0.002, name
+
+
+@pytest.fixture
+def flax_convolutions(monkeypatch):
+  """Builds the nets with flax.linen's own Conv/ConvTranspose in place of the project's layers."""
+  monkeypatch.setattr(layers, 'Conv', nn.Conv)
+  monkeypatch.setattr(layers, 'ConvTranspose', nn.ConvTranspose)
+
+
+def _generator_and_critic_grads(z):
+  """Outputs and gradients of a generator -> discriminator chain, in training mode."""
+  generator, discriminator = dcgan.generator(28), dcgan.discriminator(28)
+  g_vars, d_vars = _init(generator, z), _init(discriminator, jnp.zeros((BATCH, 28, 28, 1)))
+
+  def loss(g_params, d_params):
+    images, _ = generator.apply(
+      {**g_vars, 'params': g_params}, z, train=True, mutable=['batch_stats']
+    )
+    logits, _ = discriminator.apply(
+      {**d_vars, 'params': d_params}, images, train=True, mutable=['batch_stats']
+    )
+    return jnp.sum(jnp.sin(logits)), (images, logits)
+
+  return jax.jit(jax.grad(loss, (0, 1), has_aux=True))(g_vars['params'], d_vars['params'])
+
+
+def test_nets_equal_the_same_nets_built_on_flax_convolutions(request):
+  z = jax.random.normal(jax.random.key(1), (BATCH, 100))
+  got = _generator_and_critic_grads(z)
+  request.getfixturevalue('flax_convolutions')
+  want = _generator_and_critic_grads(z)
+  assert jax.tree.structure(got) == jax.tree.structure(want)
+  for g, w in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+    # atol for the gradients that are zero but for roundoff (a bias before BatchNorm)
+    np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4 * max(1.0, float(jnp.max(jnp.abs(w)))))
+
+
+def test_bfloat16_compute_keeps_float32_params():
+  z = jax.random.normal(jax.random.key(1), (BATCH, 100))
+  g_vars = _init(dcgan.generator(28, dtype=jnp.bfloat16), z)
+  d_vars = _init(dcgan.discriminator(28, dtype=jnp.bfloat16), jnp.zeros((BATCH, 28, 28, 1)))
+  assert all(p.dtype == jnp.float32 for p in jax.tree.leaves((g_vars, d_vars)))
+
+  @functools.partial(jax.jit, static_argnums=1)
+  def images_and_logits(z, dtype):
+    images = dcgan.generator(28, dtype=dtype).apply(g_vars, z, train=False)
+    return images, dcgan.discriminator(28, dtype=dtype).apply(d_vars, images, train=False)
+
+  images16, logits16 = images_and_logits(z, jnp.bfloat16)
+  images32, logits32 = images_and_logits(z, jnp.float32)
+  assert images16.dtype == jnp.bfloat16 and logits16.dtype == jnp.float32
+  np.testing.assert_allclose(images16.astype(jnp.float32), images32, atol=0.05)
+  np.testing.assert_allclose(logits16, logits32, atol=0.05)
+
+
+@pytest.mark.parametrize('size', [0, 4, 30, 48])
+def test_rejects_sizes_without_an_architecture(size):
+  with pytest.raises(ValueError, match='image_size'):
+    dcgan.generator(size)
