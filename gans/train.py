@@ -59,6 +59,7 @@ class Experiment:
       out_shardings=self.replicated,
     )
     self._evaluator = None
+    self._class_samples = None
     init = jax.jit(self.method.init, out_shardings=self.replicated)
     self.state = init(jax.random.PRNGKey(config.train.seed), example)
     self.is_writer = jax.process_index() == 0
@@ -112,11 +113,16 @@ class Experiment:
     return self._generate(self.state, jax.random.PRNGKey(seed), num)
 
   def sample_batch(self, num: int, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """Host copies of ``num`` samples and, for a class-conditional method, the labels they were drawn
-    for (the protocol's ``generate`` cycles through the classes: label i % num_classes)."""
-    samples = parallel.to_host(self.generate(num, seed))
-    classes = getattr(self.method, 'conditional_classes', 0)
-    return samples, (np.arange(num) % classes if classes else None)
+    """Host copies of ``num`` samples and, for a class-conditional method (one with the optional
+    ``class_samples`` of the protocol), the labels they were generated for."""
+    rng = jax.random.PRNGKey(seed)
+    if hasattr(self.method, 'class_samples'):
+      if self._class_samples is None:
+        self._class_samples = jax.jit(
+          self.method.class_samples, static_argnums=2, out_shardings=self.replicated
+        )
+      return parallel.to_host(self._class_samples(self.state, rng, num))
+    return parallel.to_host(self._generate(self.state, rng, num)), None
 
   @property
   def evaluator(self):
@@ -158,6 +164,10 @@ class Experiment:
     results = {name: float(np.mean([t[name] for t in totals])) for name in totals[0]}
     if cfg.sample_metrics:
       results.update(evaluator_lib.evaluate_samples(self.evaluator, self.sample_batch, self.config))
+    if hasattr(self.method, 'code_accuracy'):  # Unsupervised codes (InfoGAN) against true labels.
+      test = self.split(cfg.split)
+      images = normalize({'image': test.images}, self.config.data.value_range)['image']
+      results['code_accuracy'] = self.method.code_accuracy(self.state, images, test.labels)
     return results
 
   def figures(self) -> dict[str, np.ndarray]:

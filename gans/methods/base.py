@@ -12,6 +12,11 @@ A method is a small set of pure functions over one ``GameState``:
     figures(state, batch, rng) -> {name: images [rows, cols, H, W, C]}
                                              family-specific image grids (reconstructions, walks, ...)
 
+Optional, for the evaluator: ``class_samples(state, rng, num) -> (images, labels)`` (class-conditional
+methods: samples and the classes they were drawn for, scored by the classifier's class accuracy) and
+``code_accuracy(state, images, labels) -> float`` (unsupervised codes such as InfoGAN's, scored against
+the true labels after the best matching).
+
 ``batch`` is ``{'image': float32 [B, H, W, C] in config.data.value_range, 'label': int32 [B]}``, or the
 same with a leading ``[batches_per_step, ...]`` axis when the method asks for several batches per step
 (e.g. n_critic critic updates, each on fresh data).
