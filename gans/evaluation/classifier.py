@@ -21,6 +21,7 @@ from typing import Any, Callable, Protocol, Sequence
 from absl import logging
 import flax.linen as nn
 import jax
+from jax.experimental import multihost_utils
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -231,16 +232,14 @@ def load_or_train_classifier(
   entry = os.path.abspath(os.path.join(cache_dir, f'classifier-{digest}'))
   params_dir, metadata_path = os.path.join(entry, 'params'), os.path.join(entry, 'metadata.json')
   model = Classifier(num_classes, tuple(conv_features), hidden_features, dropout_rate)
-  checkpointer = ocp.StandardCheckpointer()
-
-  if os.path.exists(metadata_path):
-    with open(metadata_path) as f:
-      metadata = json.load(f)
-    dummy_batch = jax.ShapeDtypeStruct(metadata['input_shape'], jnp.float32)
-    abstract = jax.eval_shape(model.init, jax.random.key(0), dummy_batch)['params']
-    params = checkpointer.restore(params_dir, abstract)
-    logging.info('Restored classifier %s (test accuracy %.4f)', entry, metadata['test_accuracy'])
-  else:
+  # The cache is this process's own business: no cross-process barriers inside orbax. With several
+  # processes, process 0 alone trains and writes it while the others wait, then every process reads it.
+  checkpointer = ocp.StandardCheckpointer(
+    multiprocessing_options=ocp.options.MultiprocessingOptions(
+      primary_host=jax.process_index(), active_processes={jax.process_index()}
+    )
+  )
+  if jax.process_index() == 0 and not os.path.exists(metadata_path):
     train_images, train_labels, test_images, test_labels = data_loader_fn()
     variables, accuracy = train_classifier(
       train_images, train_labels, test_images, test_labels, **settings
@@ -250,18 +249,28 @@ def load_or_train_classifier(
         f'classifier test accuracy {accuracy:.4f} < min_accuracy {min_accuracy}: '
         'train longer (steps) or check the data.'
       )
-    params = variables['params']
     os.makedirs(entry, exist_ok=True)
-    checkpointer.save(params_dir, params, force=True)
+    checkpointer.save(params_dir, variables['params'], force=True)
     checkpointer.wait_until_finished()
     metadata = {
       **settings,
       'input_shape': [1, *np.shape(train_images)[1:]],
       'test_accuracy': accuracy,
     }
-    if jax.process_index() == 0:
-      _write_json_atomically(metadata_path, metadata)
+    _write_json_atomically(metadata_path, metadata)
     logging.info('Trained classifier %s: test accuracy %.4f', entry, accuracy)
+  if jax.process_count() > 1:
+    multihost_utils.sync_global_devices(f'gans classifier cache {entry}')
+  with open(metadata_path) as f:
+    metadata = json.load(f)
+  dummy_batch = jax.ShapeDtypeStruct(metadata['input_shape'], jnp.float32)
+  local = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+  abstract = jax.tree.map(
+    lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=local),
+    jax.eval_shape(model.init, jax.random.key(0), dummy_batch)['params'],
+  )
+  params = checkpointer.restore(params_dir, abstract)
+  logging.info('Loaded classifier %s (test accuracy %.4f)', entry, metadata['test_accuracy'])
   return ClassifierFeatureExtractor(
     model, {'params': params}, metadata['test_accuracy'], eval_batch_size
   )
