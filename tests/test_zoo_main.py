@@ -19,6 +19,10 @@ TINY_NETS = {
     '--config.model.generator_kwargs.hidden=(16,32)',
     '--config.model.discriminator_kwargs.hidden=(32,16)',
   ],
+  'dcgan': [
+    '--config.model.generator_kwargs.base_features=4',
+    '--config.model.discriminator_kwargs.base_features=4',
+  ],
   'infogan': [
     '--config.model.generator_kwargs.hidden=32',
     '--config.model.discriminator_kwargs.hidden=32',

@@ -8,9 +8,26 @@ from __future__ import annotations
 
 import flax.linen as nn
 
-from gans.nets import began, conditional, infogan, mlp
+from typing import Callable, Sequence
 
-NETS: dict[str, type[nn.Module]] = {
+import jax.numpy as jnp
+
+from gans.nets import began, conditional, dcgan, infogan, mlp
+
+
+def dcgan_generator(image_shape: Sequence[int], base_features: int = 64, dtype=jnp.float32):
+  """DCGAN G for images [H, H, C] (H = 28, or 4·2^m): ``dcgan.generator``."""
+  return dcgan.generator(image_shape[0], image_shape[-1], base_features, dtype)
+
+
+def dcgan_discriminator(image_size: int = 28, base_features: int = 64, dtype=jnp.float32):
+  """DCGAN D for images of side ``image_size``: ``dcgan.discriminator``."""
+  return dcgan.discriminator(image_size, base_features, dtype)
+
+
+NETS: dict[str, Callable[..., nn.Module]] = {
+  'dcgan_generator': dcgan_generator,
+  'dcgan_discriminator': dcgan_discriminator,
   'mlp_generator': mlp.MLPGenerator,
   'mlp_discriminator': mlp.MLPDiscriminator,
   'mlp_encoder': mlp.MLPEncoder,

@@ -1,0 +1,33 @@
+"""DCGAN (Radford et al. 2015) on Fashion-MNIST 28×28.
+
+G: z(100) -> Dense(7·7·256, no bias) -> BN -> ReLU -> ConvT(128, 5×5, s1) -> BN -> ReLU -> ConvT(64, 5×5, s2)
+-> BN -> ReLU -> ConvT(1, 5×5, s2) -> Tanh; D: Conv(64, 5×5, s2) -> LReLU(0.2) -> Conv(128, 5×5, s2) -> BN
+-> LReLU(0.2) -> Dense(1). All up-sampling goes through ``gans.nets.layers.ConvTranspose``. BCE with the
+non-saturating G loss; Adam 2e-4, β1 0.5; pixels in [-1, 1].
+
+    python -m gans.main --config=configs/dcgan.py
+"""
+
+from gans import config_lib
+from gans.methods import gan
+
+
+def get_config():
+  c = config_lib.base_config('gan')
+  c.data.value_range = (-1.0, 1.0)
+  c.model = dict(
+    dtype='float32',
+    z_dim=100,
+    generator='dcgan_generator',
+    generator_kwargs=dict(base_features=64),
+    discriminator='dcgan_discriminator',
+    discriminator_kwargs=dict(image_size=28, base_features=64),
+  )
+  c.loss = gan.loss_config('nonsaturating')
+  c.optim.g = config_lib.optimizer('adam', lr=2e-4, b1=0.5)
+  c.optim.d = config_lib.optimizer('adam', lr=2e-4, b1=0.5)
+  c.train.steps = 5_000
+  c.train.log_every = 100
+  c.train.sample_every = 1_000
+  c.train.checkpoint_every = 1_000
+  return c
