@@ -38,6 +38,7 @@ def base_config(method: str) -> ml_collections.ConfigDict:
     tfds_dir='',  # Where TFDS keeps prepared data; '' = $TFDS_DATA_DIR or ~/tensorflow_datasets.
     value_range=(0.0, 1.0),  # Pixels are scaled to this range; generators output it.
     toy_train_size=100_000,  # Points per split of the toy mixtures (source=toy).
+    stack=0,  # > 0: Stacked data, that many random images per example as channels (3: 1,000 modes).
   )
   c.model = dict(dtype='float32')
   c.loss = dict()

@@ -78,3 +78,25 @@ def test_results_table_has_a_row_per_run_and_the_floor(tmp_path):
   assert '| `gan` | gan | 10 | 12.5 | 0.0100 ± 0.0020 | 0.7 | 0.4 |' in table
   assert '| real train vs test (floor) | gan | | 0.5 | 0.0000 ± 0.0001 |' in table
   assert '| `gan_ring` | gan_ring | 10 | 8 | 0.9 | 0.01 |' in table
+
+
+def test_stacked_data_and_its_mode_coverage(idx_dir, tfds_dir, tmp_path):
+  from gans.data import datasets
+
+  config = tiny_config('gan_stacked', idx_dir, tfds_dir, steps=2, **{'train.checkpoint_every': 2})
+  base = datasets.load_split(datasets.base_config(config.data), 'test')
+  stacked = datasets.load_split(config.data, 'test')
+  assert stacked.images.shape == (128, 28, 28, 3) and stacked.num_classes == 1000
+  # Each channel is some base image, and the label encodes the three base labels in base 10.
+  base_images = {image.tobytes(): label for image, label in zip(base.images[..., 0], base.labels)}
+  for image, label in zip(stacked.images[:5], stacked.labels[:5]):
+    digits = [base_images[image[..., c].tobytes()] for c in range(3)]
+    assert label == 100 * digits[0] + 10 * digits[1] + digits[2]
+
+  scorer = evaluator.StackedEvaluator(config)
+  varied = scorer.score(stacked.images.astype(np.float32) / 255)
+  collapsed = scorer.score(np.repeat(stacked.images[:1], 128, axis=0).astype(np.float32) / 255)
+  assert collapsed['modes'] == 1 and varied['modes'] > 1 and varied['kl'] < collapsed['kl']
+
+  results = train.train_and_evaluate(config, str(tmp_path))
+  assert 1 <= results['modes'] <= 1000 and np.isfinite(results['kl'])

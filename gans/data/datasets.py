@@ -93,9 +93,11 @@ def _catalogue_data_source(data_config, split: str):
 
 def dataset_id(data_config) -> str:
   """A name for the data a run trains on, unique per source files: keys caches such as the evaluator's."""
+  stacked = f'-stack{data_config.stack}' if data_config.get('stack', 0) else ''
   if data_config.source == 'idx':
-    return f'idx-{data_config.name}-{idx_builder.source_fingerprint(idx_source_dir(data_config))}'
-  return f'{data_config.source}-{data_config.name}'
+    fingerprint = idx_builder.source_fingerprint(idx_source_dir(data_config))
+    return f'idx-{data_config.name}-{fingerprint}{stacked}'
+  return f'{data_config.source}-{data_config.name}{stacked}'
 
 
 def cache_dir(data_config, *parts: str) -> str:
@@ -110,8 +112,31 @@ def _toy_split(data_config, split: str) -> Split:
   return Split(points, np.zeros(len(points), np.int32), num_classes=1)
 
 
+def stack_split(base: Split, channels: int, seed: int) -> Split:
+  """Stacked data (Metz et al. 2017; PacGAN's Stacked MNIST): example i puts ``channels`` random images
+  of ``base`` [N, H, W, 1] in the channels of one [H, W, channels] image; its label is the mode
+  Σ_c y_c · K^(channels-1-c), one of K^channels (1,000 for K = 10, 3 channels). Same size as ``base``."""
+  if base.images.shape[-1] != 1:
+    raise ValueError(f'stacking needs single-channel images, got shape {base.images.shape[1:]}.')
+  rows = np.random.default_rng(seed).integers(0, len(base.images), (len(base.images), channels))
+  images = np.concatenate([base.images[rows[:, c]] for c in range(channels)], axis=-1)
+  digits = base.num_classes ** np.arange(channels - 1, -1, -1)
+  return Split(images, (base.labels[rows] @ digits).astype(np.int32), base.num_classes**channels)
+
+
+def base_config(data_config):
+  """The config of the data before stacking (``stack`` = 0)."""
+  base = data_config.copy_and_resolve_references()
+  base.stack = 0
+  return base
+
+
 def load_split(data_config, split: str) -> Split:
-  """Reads the whole ``split`` of ``data_config.name`` into memory (a one-off cost at start-up)."""
+  """Reads the whole ``split`` of ``data_config.name`` into memory (a one-off cost at start-up), stacked
+  over ``data_config.stack`` channels when that is > 0."""
+  if data_config.get('stack', 0):
+    seed = {'train': 0, 'test': 1}.get(split, 2)
+    return stack_split(load_split(base_config(data_config), split), data_config.stack, seed)
   if data_config.source == 'toy':
     return _toy_split(data_config, split)
   if data_config.source == 'idx':
