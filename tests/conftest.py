@@ -17,11 +17,14 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def pytest_configure(config):
-  """Compiled programs are cached on disk for the session: recipes that several tests train compile once."""
+  """Compiled programs are cached on disk for the session, in this process and in the subprocesses the
+  tests start (they inherit the environment): recipes that several tests train compile once."""
   import jax
 
   cache = config.cache.mkdir('xla_cache') if config.cache else None
   if cache is not None:
+    os.environ['JAX_COMPILATION_CACHE_DIR'] = str(cache)
+    os.environ['JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS'] = '0.5'
     jax.config.update('jax_compilation_cache_dir', str(cache))
     jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.5)
 

@@ -14,6 +14,9 @@ from gans import config_lib, methods
 def _step_twice(recipe, dtype):
   config = config_lib.load_recipe(f'{REPO}/configs/{recipe}.py')
   config.model.dtype = dtype
+  for kwargs in ('generator_kwargs', 'discriminator_kwargs', 'encoder_kwargs', 'decoder_kwargs'):
+    if kwargs in config.model:
+      config.model[kwargs].hidden = (64, 128)  # Test-size nets; the dtype path is the same.
   method = methods.create(config, (28, 28, 1), 10)
   batch = {
     'image': jax.random.uniform(jax.random.PRNGKey(0), (32, 28, 28, 1)),
