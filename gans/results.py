@@ -3,7 +3,7 @@ r"""Collects ``eval/metrics.json`` of finished runs into README's results table.
     python -m gans.results runs/gan runs/vae ...
 
 One row per run (the command that made it comes from the run's recipe name), then the real-data floor of
-the first image run; toy runs get the mode-coverage columns.
+the first image run; toy mixtures and stacked data get the mode-coverage columns.
 """
 
 from __future__ import annotations
@@ -32,10 +32,24 @@ def _cell(metrics: dict, name: str) -> str:
   return f'{metrics[name]:.4g}'
 
 
+def _mode_data(data: dict) -> str:
+  """'ring (8)', 'grid (25)' or 'fashion_mnist stacked ×3 (1000)'."""
+  if data.get('stack'):
+    return f'{data["name"]} stacked ×{data["stack"]} ({10 ** data["stack"]})'
+  return f'{data["name"]} ({ {"ring": 8, "grid": 25}.get(data["name"], "?") })'
+
+
+def _mode_data(data: dict) -> str:
+  """'ring (8)', 'grid (25)' or 'fashion_mnist stacked ×3 (1000)'."""
+  if data.get('stack'):
+    return f'{data["name"]} stacked ×{data["stack"]} ({10 ** data["stack"]})'
+  return f'{data["name"]} ({ {"ring": 8, "grid": 25}.get(data["name"], "?") })'
+
+
 def table(workdirs: list[str]) -> str:
   runs = [(workdir, *_load(workdir)) for workdir in workdirs]
-  image_runs = [run for run in runs if run[2]['data']['source'] != 'toy']
-  toy_runs = [run for run in runs if run[2]['data']['source'] == 'toy']
+  toy_runs = [run for run in runs if 'modes' in run[1]]  # Toy mixtures and stacked data.
+  image_runs = [run for run in runs if 'modes' not in run[1]]
   lines = []
   if image_runs:
     extra = sorted({k for _, m, _ in image_runs for k in ('iwae', 'class_accuracy') if k in m})
@@ -56,12 +70,15 @@ def table(workdirs: list[str]) -> str:
         f'| real train vs test (floor) | {image_runs[0][2]["data"]["name"]} | | {cells} |'
       )
   if toy_runs:
-    lines += ['', '| run | mixture | steps | modes | high-quality fraction | KL(modes ‖ uniform) |']
+    lines += [
+      '',
+      '| run | data (modes) | steps | modes | high-quality fraction | KL(modes ‖ uniform) |',
+    ]
     lines.append('|---|---|---|---|---|---|')
     for workdir, metrics, config in toy_runs:
       cells = ' | '.join(_cell(metrics, c) for c in TOY_COLUMNS)
       lines.append(
-        f'| `{os.path.basename(workdir)}` | {config["data"]["name"]} | {metrics["step"]} | {cells} |'
+        f'| `{os.path.basename(workdir)}` | {_mode_data(config["data"])} | {metrics["step"]} | {cells} |'
       )
   return '\n'.join(lines)
 
