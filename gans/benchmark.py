@@ -6,7 +6,8 @@ Prints one Markdown table row and writes the full JSON to ``--output`` (default
 ``runs/benchmark/<recipe>.json``). Measured quantities:
 
 * ``compile_s``: lowering + compiling the step (the persistent compilation cache is not used);
-* ``steps_per_s`` / ``images_per_s``: steady state, fed by the real input pipeline;
+* ``steps_per_s`` / ``images_per_s``: steady state, fed by the real input pipeline (median of ``rounds``
+  timings alternated with the synthetic feed, since a shared machine's speed drifts);
 * ``synthetic_steps_per_s``: the same step fed one batch already on the devices; ``pipeline_overhead_pct``
   = how much slower the real pipeline is (goal: <= 5 %);
 * ``flops_per_step`` from XLA's cost analysis, ``achieved_flops`` = flops_per_step × steps/s, and
@@ -26,6 +27,7 @@ from absl import app, flags, logging
 import jax
 import jax.numpy as jnp
 from ml_collections import config_flags
+import numpy as np
 import psutil
 
 from gans import train
@@ -57,7 +59,7 @@ def _timed_steps(step, state, next_batch, steps: int):
   return state, steps / (time.perf_counter() - start)
 
 
-def benchmark(config, *, steps: int, warmup: int, matmul_size: int) -> dict:
+def benchmark(config, *, steps: int, warmup: int, matmul_size: int, rounds: int = 3) -> dict:
   """Runs the measurements described in the module docstring for ``config``."""
   jax.config.update('jax_enable_compilation_cache', False)
   with tempfile.TemporaryDirectory() as workdir:
@@ -71,9 +73,14 @@ def benchmark(config, *, steps: int, warmup: int, matmul_size: int) -> dict:
       flops_per_step = float(cost.get('flops', 0.0)) if cost else 0.0
       state, _ = _timed_steps(step, experiment.state, lambda: next(batches), warmup)
       rss_start = _rss_mb()
-      state, rate = _timed_steps(step, state, lambda: next(batches), steps)
+      rates, synthetic_rates = [], []
+      for _ in range(rounds):  # Alternate the two feeds: this machine's speed drifts.
+        state, rate = _timed_steps(step, state, lambda: next(batches), steps // rounds)
+        rates.append(rate)
+        state, rate = _timed_steps(step, state, lambda: batch, steps // rounds)
+        synthetic_rates.append(rate)
       rss_end = _rss_mb()
-      state, synthetic_rate = _timed_steps(step, state, lambda: batch, steps)
+      rate, synthetic_rate = float(np.median(rates)), float(np.median(synthetic_rates))
     finally:
       batches.close()
       experiment.checkpointer.close()
