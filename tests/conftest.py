@@ -21,7 +21,7 @@ def pytest_configure(config):
   tests start (they inherit the environment): recipes that several tests train compile once."""
   import jax
 
-  cache = config.cache.mkdir('xla_cache') if config.cache else None
+  cache = config.cache.mkdir('xla_cache') if getattr(config, 'cache', None) else None
   if cache is not None:
     os.environ['JAX_COMPILATION_CACHE_DIR'] = str(cache)
     os.environ['JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS'] = '0.5'
