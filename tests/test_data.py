@@ -117,6 +117,11 @@ def test_tfds_catalogue(tmp_path, name, shape):
   )
 
 
+def test_unknown_idx_dataset_is_named():
+  with pytest.raises(ValueError, match="config.data.name='cifar10' is not an IDX dataset"):
+    datasets.load_split(data_config(name='cifar10'), 'train')
+
+
 def test_unknown_source_is_named():
   with pytest.raises(ValueError, match="'idx', 'tfds' or 'toy'"):
     datasets.load_split(data_config(source='hub'), 'train')

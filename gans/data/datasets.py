@@ -64,6 +64,12 @@ def _tfds_dir(data_config) -> str:
 
 
 def _idx_data_source(data_config, split: str):
+  known = [config.name for config in idx_builder.IdxImages.BUILDER_CONFIGS]
+  if data_config.name not in known:
+    raise ValueError(
+      f'config.data.name={data_config.name!r} is not an IDX dataset ({", ".join(known)}); for the '
+      "TFDS catalogue use --config.data.source=tfds."
+    )
   directory = idx_source_dir(data_config)
   missing = [
     stem
