@@ -2,17 +2,19 @@
 
 `Conv` and `ConvTranspose` are drop-in replacements for `flax.linen.Conv` and `flax.linen.ConvTranspose`
 on NHWC images: the same parameters (`kernel` [kh, kw, C_in, features], `bias` [features]) give the same
-outputs and the same gradients. They exist because XLA:CPU hands every NHWC f32 convolution without input
-("base") dilation to a fast library (YNNPACK) and runs the others through a slow generic loop. A strided
-transposed convolution *is* an input-dilated convolution, and so are the weight gradient of `nn.ConvTranspose`
-and the input gradient of a strided `nn.Conv`; these three were 5-40x slower than PyTorch on CPU. Here
-every one of them is rewritten as a stride-1 convolution followed by a depth-to-space shuffle (see
-`dilated_conv`), which is exact, and which runs as fast on accelerators (see docs/performance.md).
+outputs and the same gradients. They exist for XLA:CPU, which runs an f32 NHWC convolution in its fast
+library (YNNPACK) only if the convolution has no input ("base") dilation and neither its output nor its
+kernel is larger than its input; the others go through a generic loop that can be 20-50x slower. A
+strided transposed convolution *is* input-dilated, and so are the kernel gradient of `nn.ConvTranspose`
+and the input gradient of a strided `nn.Conv`. Here each of them is computed exactly by stride-1
+convolutions that qualify, one per output phase, and a depth-to-space interleave (`dilated_conv`).
+docs/performance.md has the measurements.
 """
 
 from collections.abc import Sequence
 import functools
 import math
+from typing import NamedTuple
 
 import flax.linen as nn
 import jax
@@ -38,24 +40,20 @@ def dilated_conv(
 
       y[o] = sum_t x_s[o + t - p] w[t],   o in [0, L),   L = s (n - 1) + 1 + p + p' - k + 1,
 
-  where x_s[s i] = x[i] and x_s is zero between those samples. Output o reads the samples x[i] with
-  s i = o + t - p, i.e. i in [c, c + J), c = ceil((o - p) / s), J = floor((k - 1) / s) + 1. The s
-  consecutive outputs o = s c + p - s + 1 + m, m in [0, s), share that window c, with tap t = s j + s - 1 - m
-  for x[c + j]:
+  where x_s[s i] = x[i] and x_s is zero between those samples. Split the outputs into s phases,
+  o = s q + r with r in [0, s): tap t reads a sample only if o + t - p = s i, i.e. t = t_r + s j with
+  t_r = (p - r) mod s, and then i = q + d_r + j with d_r = (r + t_r - p) / s. So
 
-      y[s c + p - s + 1 + m] = sum_{j < J} x[c + j] P[j, m],   P[j, m] = w[s j + s - 1 - m]  (0 if >= k).
+      y[s q + r] = sum_{j < J_r} x[q + d_r + j] w[t_r + s j],   J_r = ceil((k - t_r) / s),
 
-  So one stride-1 correlation of x with the kernel P (J taps, s * C_out outputs: the s values of m as
-  channels) gives every output; a depth-to-space shuffle puts them in order, starting from the window
-  c0 = ceil(-p / s), i.e. from o = s c0 + p - s + 1 <= 0, and a crop of the first s - 1 - (p mod s) gives y.
-  For a 5x5 kernel and stride 2, P is 3x3 with 4 C_out outputs (36 taps for the 25 of w), for 4x4 it is 2x2
-  (no waste); for stride 1 it is w itself.
-
-  The Q = ceil((L - 1 - p) / s) - c0 + 1 windows need x padded by (-c0, c0 + Q + J - 1 - n). Part of it is
-  applied to x beforehand, so that the convolution maps Q inputs to Q outputs (its own pads sum to J - 1):
-  XLA:CPU sends a convolution to its fast library only if neither its output nor its kernel is larger than
-  its input, and this keeps that true of the convolution and of both its gradients (the kernel gradient
-  convolves x with the [Q, Q] output gradient as the kernel).
+  a stride-1 correlation of x with the taps w[t_r::s] of that phase, and the s_h * s_w phase outputs,
+  interleaved (depth-to-space), are y. No product with the zeros of x_s is computed when each phase has
+  its own convolution; with 'SAME' padding (L = s n) each of them maps n inputs to n outputs. XLA:CPU
+  runs a convolution in its fast library (YNNPACK) only if neither its output nor its kernel is larger
+  than its input, and the gradients of such a convolution keep that property, so all of them run there.
+  Narrow outputs (s_h s_w C_out < 128) instead stack all phases as the channels of one convolution over
+  a shared window of max J_r taps (measured faster: a convolution with few output channels is memory
+  bound), at the cost of the zero taps that pad the shorter phases.
 
   Args:
     x: [B, H, W, C_in].
@@ -66,28 +64,107 @@ def dilated_conv(
   Returns:
     [B, L_h, L_w, C_out].
   """
-  batch, c_out = x.shape[0], kernel.shape[-1]
-  tap_pads, blocks, x_pads, conv_pads, crops = [], [], [], [], []
-  for k, s, (p, p_end), n in zip(kernel.shape[:2], strides, pads, x.shape[1:3]):
-    taps = (k - 1) // s + 1  # J
-    first = -(p // s)  # c0
-    length = s * (n - 1) + 1 + p + p_end - k + 1  # L
-    windows = -((p + 1 - length) // s) - first + 1  # Q
-    low, high = -first, first + windows + taps - 1 - n
-    x_low = max(0, windows - n - high)  # x_low + x_high = Q - n, leaving pads that sum to J - 1
-    tap_pads.append((0, s * taps - k))
-    blocks += [taps, s]
-    x_pads.append((x_low, windows - n - x_low, 0))
-    conv_pads.append((low - x_low, high - (windows - n - x_low)))
-    crops.append(slice(s - 1 - p % s, s - 1 - p % s + length))
-  phase_kernel = jnp.pad(kernel, (*tap_pads, (0, 0), (0, 0))).reshape(*blocks, *kernel.shape[2:])
-  phase_kernel = jnp.flip(phase_kernel, (1, 3)).transpose(0, 2, 4, 1, 3, 5)  # [J_h, J_w, C_in, s_h, s_w, C_out]
-  phase_kernel = phase_kernel.reshape(*phase_kernel.shape[:3], -1)
-  x = lax.pad(x, jnp.zeros((), x.dtype), [(0, 0, 0), *x_pads, (0, 0, 0)])
-  y = lax.conv_general_dilated(x, phase_kernel, (1, 1), conv_pads, dimension_numbers=_NHWC)
-  (_, q_h, q_w, _), (s_h, s_w) = y.shape, strides
-  y = y.reshape(batch, q_h, q_w, s_h, s_w, c_out).transpose(0, 1, 3, 2, 4, 5)
-  return y.reshape(batch, q_h * s_h, q_w * s_w, c_out)[:, crops[0], crops[1]]
+  (phases_h, length_h), (phases_w, length_w) = (
+    _phases(k, s, pad, n) for k, s, pad, n in zip(kernel.shape[:2], strides, pads, x.shape[1:3])
+  )
+  # A kernel smaller than the stride leaves phases without taps: they get a zero tap.
+  kernel = jnp.pad(
+    kernel, [(0, max(s - k, 0)) for k, s in zip(kernel.shape[:2], strides)] + [(0, 0)] * 2
+  )
+  if math.prod(strides) * kernel.shape[-1] < _MAX_STACKED_FEATURES:
+    groups = [(phases_h, phases_w)]
+  else:
+    groups = [([ph], [pw]) for ph in phases_h for pw in phases_w]
+  outputs = {}
+  for group_h, group_w in groups:
+    outputs.update(_phase_outputs(x, kernel, strides, group_h, group_w))
+  # Interleave the phases (later phases may have one output less: pad them to the first's).
+  q_h, q_w = phases_h[0].outputs, phases_w[0].outputs
+  rows = [
+    jnp.stack(
+      [
+        jnp.pad(outputs[ph, pw], [(0, 0), (0, q_h - ph.outputs), (0, q_w - pw.outputs), (0, 0)])
+        for pw in phases_w
+      ],
+      axis=3,
+    )
+    for ph in phases_h
+  ]
+  y = jnp.stack(rows, axis=2)  # [B, Q_h, s_h, Q_w, s_w, C_out]
+  return y.reshape(x.shape[0], q_h * len(phases_h), q_w * len(phases_w), -1)[
+    :, :length_h, :length_w
+  ]
+
+
+_MAX_STACKED_FEATURES = 128
+
+
+class _Phase(NamedTuple):
+  """Outputs s q + r, q < outputs, of one axis: y[s q + r] = sum_{j < taps} x[q + offset + j] w[tap + s j]."""
+
+  tap: int
+  offset: int
+  taps: int
+  outputs: int
+
+
+def _phases(k: int, s: int, pads: tuple[int, int], n: int) -> tuple[list[_Phase], int]:
+  """The s phases r = 0 .. s - 1 of one axis of `dilated_conv`, and its output length L."""
+  p, p_end = pads
+  length = s * (n - 1) + 1 + p + p_end - k + 1
+  phases = []
+  for r in range(s):
+    tap = (p - r) % s
+    taps = max(-(-(k - tap) // s), 1)
+    phases.append(_Phase(tap, (r + tap - p) // s, taps, -(-(length - r) // s)))
+  return phases, length
+
+
+def _shared_window(group: list[_Phase], n: int):
+  """One axis of the convolution of a group of phases: (window start, taps, pads of x, pads of the conv).
+
+  Output c of the convolution reads x[c + start : c + start + taps]; phase r's output q is its output
+  q + offset_r - start. x is padded (or cropped) to the number of outputs, so that the convolution's own
+  non-negative pads sum to taps - 1 (with 'SAME' padding and one phase per group, x is used as is).
+  """
+  start = min(phase.offset for phase in group)
+  taps = max(phase.taps for phase in group)
+  outputs = max(phase.offset + phase.outputs for phase in group) - start
+  low, high = -start, start + outputs + taps - 1 - n
+  conv_low = min(max(low, 0), taps - 1)
+  conv_high = min(max(high, 0), taps - 1 - conv_low)
+  return start, taps, (low - conv_low, high - conv_high, 0), (conv_low, conv_high)
+
+
+def _phase_outputs(x, kernel, strides, group_h, group_w):
+  """{(phase_h, phase_w): [B, Q_h, Q_w, C_out]} for the phases group_h x group_w, by one convolution."""
+  (start_h, taps_h, x_pads_h, conv_pads_h), (start_w, taps_w, x_pads_w, conv_pads_w) = (
+    _shared_window(group, n) for group, n in ((group_h, x.shape[1]), (group_w, x.shape[2]))
+  )
+  phase_kernels = [
+    jnp.pad(
+      kernel[ph.tap :: strides[0], pw.tap :: strides[1]],
+      [(0, taps_h - ph.taps), (0, taps_w - pw.taps), (0, 0), (0, 0)],
+    )
+    for ph in group_h
+    for pw in group_w
+  ]
+  x = lax.pad(x, jnp.zeros((), x.dtype), [(0, 0, 0), x_pads_h, x_pads_w, (0, 0, 0)])
+  y = lax.conv_general_dilated(
+    x,
+    jnp.concatenate(phase_kernels, axis=-1),
+    (1, 1),
+    (conv_pads_h, conv_pads_w),
+    dimension_numbers=_NHWC,
+  )
+  y = y.reshape(*y.shape[:3], len(group_h), len(group_w), kernel.shape[-1])
+  return {
+    (ph, pw): y[:, ph.offset - start_h :, pw.offset - start_w :][
+      :, : ph.outputs, : pw.outputs, i, j
+    ]
+    for i, ph in enumerate(group_h)
+    for j, pw in enumerate(group_w)
+  }
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
@@ -195,7 +272,7 @@ def _transpose_pads(k: int, s: int, padding: str) -> tuple[int, int]:
   """Pads of the s-dilated input that `lax.conv_transpose` uses for 'SAME' (output s n) and 'VALID'."""
   if padding == 'SAME':
     total = k + s - 2
-    low = k - 1 if s > k - 1 else math.ceil(total / 2)
+    low = k - 1 if s > k - 1 else -(-total // 2)
   elif padding == 'VALID':
     total = k + s - 2 + max(k - s, 0)
     low = k - 1
