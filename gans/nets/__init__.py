@@ -6,13 +6,12 @@
 
 from __future__ import annotations
 
-import flax.linen as nn
-
 from typing import Callable, Sequence
 
+import flax.linen as nn
 import jax.numpy as jnp
 
-from gans.nets import began, conditional, dcgan, infogan, mlp
+from gans.nets import began, conditional, dcgan, infogan, mlp  # noqa: F401 (conditional: used as nets.conditional)
 
 
 def dcgan_generator(image_shape: Sequence[int], base_features: int = 64, dtype=jnp.float32):
@@ -32,7 +31,7 @@ NETS: dict[str, Callable[..., nn.Module]] = {
   'mlp_discriminator': mlp.MLPDiscriminator,
   'mlp_encoder': mlp.MLPEncoder,
   'mlp_decoder': mlp.MLPDecoder,
-  'mlp_trunk': conditional.MLPTrunk,
+  'mlp_trunk': mlp.MLPTrunk,
   'infogan_generator': infogan.InfoGANGenerator,
   'infogan_discriminator': infogan.InfoGANDiscriminator,
   'began_generator': began.BEGANDecoder,

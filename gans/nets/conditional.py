@@ -1,4 +1,4 @@
-"""Class-conditional wrappers (Mirza & Osindero 2014) around unconditional nets, and an MLP trunk.
+"""Class-conditional wrappers (Mirza & Osindero 2014) around unconditional nets.
 
 The label enters through a learned embedding e(y) ∈ R^E:
 
@@ -10,7 +10,7 @@ The label enters through a learned embedding e(y) ∈ R^E:
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 import flax.linen as nn
 import jax.numpy as jnp
@@ -54,19 +54,3 @@ class ConditionalDiscriminator(nn.Module):
       projected = 0.0
     logits = nn.Dense(1, dtype=self.dtype, name='head')(features)[:, 0] + projected
     return logits.astype(jnp.float32)
-
-
-class MLPTrunk(nn.Module):
-  """images [B, H, W, C] -> features [B, hidden[-1]]: [Dense -> LeakyReLU(slope)] × hidden."""
-
-  hidden: Sequence[int] = (512, 256, 128)
-  negative_slope: float = 0.2
-  dtype: Any = jnp.float32
-
-  @nn.compact
-  def __call__(self, x, train: bool):
-    del train  # No BatchNorm or dropout.
-    x = x.reshape((x.shape[0], -1)).astype(self.dtype)
-    for width in self.hidden:
-      x = nn.leaky_relu(nn.Dense(width, dtype=self.dtype)(x), self.negative_slope)
-    return x

@@ -12,7 +12,6 @@ import flax.linen as nn
 import jax.numpy as jnp
 import numpy as np
 
-
 OUTPUT_ACTIVATIONS = {'sigmoid': nn.sigmoid, 'tanh': nn.tanh, 'linear': lambda x: x}
 
 
@@ -45,6 +44,22 @@ class MLPGenerator(nn.Module):
     return x.astype(jnp.float32).reshape((z.shape[0], *self.image_shape))
 
 
+class MLPTrunk(nn.Module):
+  """images [B, H, W, C] -> features [B, hidden[-1]]: [Dense -> LeakyReLU(slope)] × hidden."""
+
+  hidden: Sequence[int] = (512, 256, 128)
+  negative_slope: float = 0.2
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x, train: bool):
+    del train  # No BatchNorm or dropout.
+    x = x.reshape((x.shape[0], -1)).astype(self.dtype)
+    for width in self.hidden:
+      x = nn.leaky_relu(nn.Dense(width, dtype=self.dtype)(x), self.negative_slope)
+    return x
+
+
 class MLPDiscriminator(nn.Module):
   """images [B, H, W, C] -> logits [B].
 
@@ -58,11 +73,8 @@ class MLPDiscriminator(nn.Module):
 
   @nn.compact
   def __call__(self, x, train: bool):
-    del train  # No BatchNorm or dropout.
-    x = x.reshape((x.shape[0], -1)).astype(self.dtype)
-    for width in self.hidden:
-      x = nn.leaky_relu(nn.Dense(width, dtype=self.dtype)(x), self.negative_slope)
-    return nn.Dense(1, dtype=self.dtype)(x)[:, 0].astype(jnp.float32)
+    x = MLPTrunk(self.hidden, self.negative_slope, self.dtype, name='trunk')(x, train)
+    return nn.Dense(1, dtype=self.dtype, name='head')(x)[:, 0].astype(jnp.float32)
 
 
 class MLPEncoder(nn.Module):
