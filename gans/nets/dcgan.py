@@ -36,15 +36,15 @@ class Generator(nn.Module):
 
   Attributes:
     stem_size: spatial size of the projected and reshaped latent (7 for 28x28, 4 for 32/64).
-    features: width of the stem and of each up-sampling block but the last (which outputs `channels`).
-    strides: stride of each up-sampling block, len(features) of them; H = stem_size * prod(strides).
+    widths: channels of the stem and of each up-sampling block but the last (which outputs `channels`).
+    strides: stride of each up-sampling block, len(widths) of them; H = stem_size * prod(strides).
     kernel_size: of every transposed convolution.
     channels: output image channels.
     dtype: compute dtype.
   """
 
   stem_size: int
-  features: Sequence[int]
+  widths: Sequence[int]
   strides: Sequence[int]
   kernel_size: int
   channels: int
@@ -53,11 +53,11 @@ class Generator(nn.Module):
   @nn.compact
   def __call__(self, z: jax.Array, train: bool) -> jax.Array:
     x = nn.Dense(
-      self.stem_size**2 * self.features[0], use_bias=False, dtype=self.dtype, kernel_init=_INIT
+      self.stem_size**2 * self.widths[0], use_bias=False, dtype=self.dtype, kernel_init=_INIT
     )(z)
     x = nn.relu(_batch_norm(train, self.dtype)(x))
-    x = x.reshape(-1, self.stem_size, self.stem_size, self.features[0])
-    widths = [*self.features[1:], self.channels]
+    x = x.reshape(-1, self.stem_size, self.stem_size, self.widths[0])
+    widths = [*self.widths[1:], self.channels]
     for i, (width, stride) in enumerate(zip(widths, self.strides, strict=True)):
       x = layers.ConvTranspose(
         width, (self.kernel_size,) * 2, stride, use_bias=False, dtype=self.dtype, kernel_init=_INIT
@@ -68,15 +68,16 @@ class Generator(nn.Module):
 
 
 class DiscriminatorTrunk(nn.Module):
-  """images [B, H, W, C] -> features [B, F]: strided convolutions, BN on all but the first, LReLU(0.2)."""
+  """images [B, H, W, C] -> features [B, F]: stride-2 convolutions (with bias, as in the reference) of the
+  given widths, BN after all but the first, LReLU(0.2); flattened."""
 
-  features: Sequence[int]
+  widths: Sequence[int]
   kernel_size: int
   dtype: jnp.dtype = jnp.float32
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool) -> jax.Array:
-    for i, width in enumerate(self.features):
+    for i, width in enumerate(self.widths):
       x = layers.Conv(width, (self.kernel_size,) * 2, 2, dtype=self.dtype, kernel_init=_INIT)(x)
       if i > 0:
         x = _batch_norm(train, self.dtype)(x)
@@ -87,18 +88,16 @@ class DiscriminatorTrunk(nn.Module):
 class Discriminator(nn.Module):
   """images [B, H, W, C] -> logits [B] (float32), and the trunk's features [B, F] if asked (InfoGAN's Q head)."""
 
-  features: Sequence[int]
+  widths: Sequence[int]
   kernel_size: int
   dtype: jnp.dtype = jnp.float32
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool, return_features: bool = False):
-    features = DiscriminatorTrunk(self.features, self.kernel_size, self.dtype, name='trunk')(
-      x, train
-    )
-    logits = nn.Dense(1, dtype=self.dtype, kernel_init=_INIT, name='head')(features)[:, 0].astype(
-      jnp.float32
-    )
+    trunk = DiscriminatorTrunk(self.widths, self.kernel_size, self.dtype, name='trunk')
+    features = trunk(x, train)
+    logits = nn.Dense(1, dtype=self.dtype, kernel_init=_INIT, name='head')(features)
+    logits = logits[:, 0].astype(jnp.float32)
     return (logits, features) if return_features else logits
 
 

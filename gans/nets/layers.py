@@ -168,41 +168,53 @@ def _phase_outputs(x, kernel, strides, group_h, group_w):
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
-def strided_conv(
+def conv(
   x: jax.Array, kernel: jax.Array, strides: Sequence[int], pads: Sequence[tuple[int, int]]
 ) -> jax.Array:
-  """`lax.conv_general_dilated(x, kernel, strides, pads)` (NHWC/HWIO) whose input gradient avoids input dilation.
+  """`lax.conv_general_dilated(x, kernel, strides, pads)` on NHWC/HWIO, with gradients that XLA:CPU runs fast.
 
-  The input gradient of a correlation with stride s and pads (p, p') is the input-dilated correlation of
-  the output gradient g with the flipped kernel (input and output channels swapped): per axis,
+  Both gradients are written out as convolutions that qualify for YNNPACK rather than left to JAX's
+  rules (and XLA's rewriting of their layouts, which does not always happen). With g = d loss / d y of
+  shape [B, L_h, L_w, C_out], per axis:
 
-      dx[i] = sum_t g_s[i + t - (k - 1 - p)] w[k - 1 - t],
+  - input: dx[i] = sum_t g_s[i + t - (k - 1 - p)] w[k - 1 - t], the input-dilated correlation of g with the
+    flipped kernel (channels swapped) and pads (k - 1 - p, n - 1 + p - s (L - 1)), by `dilated_conv`;
+  - kernel: dw[t] = sum_{b, q} x_p[b, s q + t] g[b, q], a correlation of x_p (padded x) with g dilated by s,
+    computed with the batch as the contracted channel axis: [C_in, H, W, B] * [L_h, L_w, B, C_out].
 
-  with pads (k - 1 - p, n - 1 + p - s (m - 1)) around the s-dilated g of length m, which `dilated_conv`
-  computes with stride-1 convolutions. The kernel gradient keeps JAX's rule (a kernel-dilated
-  convolution, which XLA:CPU runs fast). Reverse-mode only: `jax.jvp` through it is not defined.
+  Reverse mode only: `jax.jvp` through it is not defined.
   """
   return lax.conv_general_dilated(x, kernel, strides, pads, dimension_numbers=_NHWC)
 
 
-def _strided_conv_fwd(x, kernel, strides, pads):
-  return strided_conv(x, kernel, strides, pads), (x, kernel)
+def _conv_fwd(x, kernel, strides, pads):
+  return conv(x, kernel, strides, pads), (x, kernel)
 
 
-def _strided_conv_bwd(strides, pads, residuals, g):
+def _conv_bwd(strides, pads, residuals, g):
   x, kernel = residuals
-  _, kernel_vjp = jax.vjp(
-    lambda k: lax.conv_general_dilated(x, k, strides, pads, dimension_numbers=_NHWC), kernel
-  )
+  if g.size == 0:  # e.g. 'VALID' with a kernel larger than the input: nothing depends on x or kernel
+    return jnp.zeros_like(x), jnp.zeros_like(kernel)
+  kh, kw = kernel.shape[:2]
   input_pads = [
     (k - 1 - p, n - 1 + p - s * (m - 1))
-    for k, s, (p, _), n, m in zip(kernel.shape[:2], strides, pads, x.shape[1:3], g.shape[1:3])
+    for k, s, (p, _), n, m in zip((kh, kw), strides, pads, x.shape[1:3], g.shape[1:3])
   ]
   flipped = jnp.flip(kernel, (0, 1)).swapaxes(2, 3)
-  return dilated_conv(g, flipped, strides, input_pads), kernel_vjp(g)[0]
+  kernel_grad = lax.conv_general_dilated(
+    x.transpose(3, 1, 2, 0),
+    g.transpose(1, 2, 0, 3),
+    (1, 1),
+    pads,
+    rhs_dilation=strides,
+    dimension_numbers=_NHWC,
+  )  # [C_in, >= kh, >= kw, C_out]: the rows and columns past the kernel's read no output.
+  return dilated_conv(g, flipped, strides, input_pads), kernel_grad[:, :kh, :kw].transpose(
+    1, 2, 0, 3
+  )
 
 
-strided_conv.defvjp(_strided_conv_fwd, _strided_conv_bwd)
+conv.defvjp(_conv_fwd, _conv_bwd)
 
 
 class _Convolution(nn.Module):
@@ -239,7 +251,7 @@ class _Convolution(nn.Module):
 
 
 class Conv(_Convolution):
-  """`flax.linen.Conv` on [B, H, W, C] with a fast input gradient when strided (see `strided_conv`).
+  """`flax.linen.Conv` on [B, H, W, C], computed by `conv`.
 
   padding: 'SAME' (output ceil(H / s)), 'VALID', or ((lo, hi), (lo, hi)), as in `flax.linen.Conv`.
   """
@@ -249,7 +261,7 @@ class Conv(_Convolution):
       pads = lax.padtype_to_pads(x.shape[1:3], kernel_size, strides, self.padding)
     else:
       pads = self.padding
-    return strided_conv(x, kernel, strides, tuple(map(tuple, pads)))
+    return conv(x, kernel, strides, tuple(map(tuple, pads)))
 
 
 class ConvTranspose(_Convolution):
