@@ -3,7 +3,8 @@
 G: z(100) -> Dense(7·7·256, no bias) -> BN -> ReLU -> ConvT(128, 5×5, s1) -> BN -> ReLU -> ConvT(64, 5×5, s2)
 -> BN -> ReLU -> ConvT(1, 5×5, s2) -> Tanh; D: Conv(64, 5×5, s2) -> LReLU(0.2) -> Conv(128, 5×5, s2) -> BN
 -> LReLU(0.2) -> Dense(1). All up-sampling goes through ``gans.nets.layers.ConvTranspose``. BCE with the
-non-saturating G loss; Adam 2e-4, β1 0.5; pixels in [-1, 1].
+non-saturating G loss; Adam 2e-4, β1 0.5; pixels in [-1, 1]. As in PyTorch's DCGAN example, the G update
+reuses the D update's samples (``method.reuse_fakes``: one G forward per step).
 
     python -m gans.main --config=configs/dcgan.py
 """
@@ -15,6 +16,7 @@ from gans.methods import gan
 def get_config():
   c = config_lib.base_config('gan')
   c.data.value_range = (-1.0, 1.0)
+  c.method.reuse_fakes = True
   c.model = dict(
     dtype='float32',
     z_dim=100,

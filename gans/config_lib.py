@@ -30,7 +30,12 @@ def optimizer(
 def base_config(method: str) -> ml_collections.ConfigDict:
   """Defaults shared by every recipe; the recipe fills in ``model``, ``loss`` and ``optim``."""
   c = ml_collections.ConfigDict()
-  c.method = dict(name=method, n_critic=1, ema_decay=0.0)
+  c.method = dict(
+    name=method,
+    n_critic=1,  # GANs: D updates per G update.
+    ema_decay=0.0,  # GANs: decay of the EMA copy of G used for samples and evaluation; 0 = off.
+    reuse_fakes=False,  # GANs with n_critic=1: the G update reuses the D update's z and G(z).
+  )
   c.data = dict(
     name='fashion_mnist',  # IDX builder config (fashion_mnist | mnist) or TFDS catalogue name.
     source='idx',  # idx (local IDX files) | tfds (catalogue, needs internet once).

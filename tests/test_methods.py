@@ -65,6 +65,31 @@ def test_gan_ema_tracks_the_generator():
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6), state.ema['g'], expected)
 
 
+@pytest.mark.parametrize('loss', ['nonsaturating', 'relativistic'])
+def test_reused_fakes_give_the_updates_of_a_fresh_forward_on_the_same_z(monkeypatch, loss):
+  """With z fixed, ``method.reuse_fakes`` (one G forward, its pullback kept) equals the default step
+  (G run again in its own update): same parameters and BatchNorm statistics of both players."""
+  fixed_z = jax.random.normal(jax.random.PRNGKey(3), (8, 10))
+  results = []
+  for reuse in (False, True):
+    method = _gan(**{'method.reuse_fakes': reuse, 'loss.name': loss})
+    monkeypatch.setattr(method, 'latents', lambda rng, num, labels=None: {'z': fixed_z[:num]})
+    state = method.init(jax.random.PRNGKey(0), _batch((8, 28, 28, 1)))
+    step = jax.jit(method.train_step)
+    for seed in range(2):
+      state, metrics = step(state, _batch((8, 28, 28, 1), seed))
+    players = {name: (p.params, p.batch_stats, p.opt_state) for name, p in state.players.items()}
+    results.append((players, metrics))
+  (want, want_metrics), (got, got_metrics) = results
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), got, want)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5), got_metrics, want_metrics)
+
+
+def test_reused_fakes_need_one_critic_update():
+  with pytest.raises(ValueError, match='reuse_fakes=True needs config.method.n_critic=1'):
+    _gan(**{'method.reuse_fakes': True, 'method.n_critic': 2})
+
+
 def test_unknown_names_are_errors():
   with pytest.raises(ValueError, match="unknown config.loss.name='hinge2'"):
     _gan(**{'loss.name': 'hinge2'})

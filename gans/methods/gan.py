@@ -128,6 +128,12 @@ class GAN:
     self.n_critic = config.method.n_critic
     self.batches_per_step = self.n_critic
     self.ema_decay = config.method.ema_decay
+    self.reuse_fakes = config.method.reuse_fakes
+    if self.reuse_fakes and self.n_critic != 1:
+      raise ValueError(
+        'config.method.reuse_fakes=True needs config.method.n_critic=1 (the G update reuses the '
+        'fakes of the one D update); set one of them.'
+      )
 
   # ----------------------------------------------------------------------------------------------
   # Hooks: a family overrides these.
@@ -264,10 +270,14 @@ class GAN:
       return losses.dragan_penalty(critic_fn, real, rng)
     return losses.gradient_penalty(critic_fn, real, fake, rng, one_sided=kind == 'one_sided')
 
-  def _d_update(self, g, d, real, labels, aux, rng):
-    latent_rng, penalty_rng = jax.random.split(rng)
-    latents = self._training_latents(latent_rng, real.shape[0], labels)
-    fake, _ = base.apply_train(g, g.params, *self._generator_inputs(latents))
+  def _fakes(self, g, params, real, labels, rng):
+    """Fresh latents for this batch and G(latents) in training mode -> (latents, fakes, G's batch_stats)."""
+    latents = self._training_latents(rng, real.shape[0], labels)
+    fake, g_stats = base.apply_train(g, params, *self._generator_inputs(latents))
+    return latents, fake, g_stats
+
+  def _d_update(self, d, real, labels, latents, fake, aux, rng):
+    """One D update on a real batch against the fakes ``fake`` = G(``latents``) (no gradient to G)."""
     fake = jax.lax.stop_gradient(fake)
     weight = self.loss_config.gradient_penalty
 
@@ -278,7 +288,7 @@ class GAN:
       )
       loss, metrics = self._critic_terms(real, fake, real_out, fake_out, latents, aux)
       if weight:
-        penalty = self._penalty(d, params, real, fake, labels, penalty_rng)
+        penalty = self._penalty(d, params, real, fake, labels, rng)
         loss = loss + weight * penalty
         metrics = {**metrics, **base.scalar_metrics(gradient_penalty=penalty)}
       return loss, (stats, metrics)
@@ -289,18 +299,22 @@ class GAN:
       d = d.replace(params=losses.clip_weights(d.params, self.loss_config.clip))
     return d, metrics
 
-  def _g_update(self, g, d, real, labels, rng):
-    latents = self._training_latents(rng, real.shape[0], labels)
+  def _generator_objective(self, d, real, labels, latents, fake):
+    """G's loss (and metrics) as a function of its samples ``fake`` = G(``latents``), D fixed."""
     real_out = (
       base.apply_train(d, d.params, *self._critic_inputs(real, labels))[0]
       if self.g_uses_real
       else None
     )
+    fake_out, _ = base.apply_train(d, d.params, *self._critic_inputs(fake, latents.get('label')))
+    return self._generator_terms(fake, fake_out, real_out, latents)
+
+  def _g_update(self, g, d, real, labels, rng):
+    """One G update on fresh latents."""
 
     def loss_fn(params):
-      fake, g_stats = base.apply_train(g, params, *self._generator_inputs(latents))
-      fake_out, _ = base.apply_train(d, d.params, *self._critic_inputs(fake, latents.get('label')))
-      loss, metrics = self._generator_terms(fake, fake_out, real_out, latents)
+      latents, fake, g_stats = self._fakes(g, params, real, labels, rng)
+      loss, metrics = self._generator_objective(d, real, labels, latents, fake)
       return loss, (g_stats, metrics)
 
     (_, (g_stats, metrics)), grads = jax.value_and_grad(loss_fn, has_aux=True)(g.params)
@@ -315,22 +329,49 @@ class GAN:
     labels = jnp.broadcast_to(batch['label'], real.shape[:2])  # One label batch may serve all.
     rng = state.step_rng()
     g, d = state.players['g'], state.players['d']
+    if self.reuse_fakes:
+      g, d, d_metrics, g_metrics = self._reused_fakes_updates(g, d, real[0], labels[0], state.aux, rng)
+    else:
 
-    def critic_iteration(d, inputs):
-      real_k, labels_k, k = inputs
-      return self._d_update(g, d, real_k, labels_k, state.aux, jax.random.fold_in(rng, k))
+      def critic_iteration(d, inputs):
+        real_k, labels_k, k = inputs
+        fakes_rng, penalty_rng = jax.random.split(jax.random.fold_in(rng, k))
+        latents, fake, _ = self._fakes(g, g.params, real_k, labels_k, fakes_rng)
+        return self._d_update(d, real_k, labels_k, latents, fake, state.aux, penalty_rng)
 
-    d, d_metrics = jax.lax.scan(critic_iteration, d, (real, labels, jnp.arange(self.n_critic)))
-    d_metrics = jax.tree.map(jnp.mean, d_metrics)
-    g, g_metrics = self._g_update(
-      g, d, real[-1], labels[-1], jax.random.fold_in(rng, self.n_critic)
-    )
+      d, d_metrics = jax.lax.scan(critic_iteration, d, (real, labels, jnp.arange(self.n_critic)))
+      d_metrics = jax.tree.map(jnp.mean, d_metrics)
+      g, g_metrics = self._g_update(
+        g, d, real[-1], labels[-1], jax.random.fold_in(rng, self.n_critic)
+      )
     aux, aux_metrics = self._next_aux(state.aux, d_metrics)
     state = state.replace(step=state.step + 1, players={'g': g, 'd': d}, aux=aux)
     if self.ema_decay:
       state = state.update_ema(self.ema_decay)
     # A metric both players report (InfoGAN's code losses) keeps the G update's value.
     return state, {**d_metrics, **g_metrics, **aux_metrics}
+
+  def _reused_fakes_updates(self, g, d, real, labels, aux, rng):
+    """``method.reuse_fakes``: one G forward per step, as in PyTorch's DCGAN example.
+
+    The D update sees x_fake = G(z); the G update then back-propagates its loss through the updated
+    D to x_fake and, by the vector-Jacobian product kept from that forward, to G's parameters:
+    the same gradient as a fresh forward on the same z (G has not changed in between), one G forward
+    less. -> (g, d, D metrics, G metrics).
+    """
+    fakes_rng, penalty_rng = jax.random.split(rng)
+
+    def fakes(params):
+      latents, fake, g_stats = self._fakes(g, params, real, labels, fakes_rng)
+      return fake, (latents, g_stats)
+
+    fake, pullback, (latents, g_stats) = jax.vjp(fakes, g.params, has_aux=True)
+    d, d_metrics = self._d_update(d, real, labels, latents, fake, aux, penalty_rng)
+    fake_grad, g_metrics = jax.grad(
+      lambda fake: self._generator_objective(d, real, labels, latents, fake), has_aux=True
+    )(fake)
+    g = base.update_player(g, pullback(fake_grad)[0], g_stats)
+    return g, d, d_metrics, g_metrics
 
   def decode(self, state: GameState, latents) -> jax.Array:
     """G(latents) in inference mode with the EMA weights when present: [num, H, W, C]."""
