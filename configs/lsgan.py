@@ -1,9 +1,8 @@
-"""LSGAN (Mao et al. 2017) on Fashion-MNIST 28×28.
+"""LSGAN (Mao et al. 2017) on Fashion-MNIST 28×28, on the DCGAN nets of ``configs/dcgan.py``.
 
 Loss: L_D = ½E[(D(x) - b)²] + ½E[(D(G(z)) - a)²], L_G = ½E[(D(G(z)) - c)²] on D's raw outputs, with the
 0-1 coding a = 0, b = c = 1 (``--config.loss.a=-1 --config.loss.c=0`` for the (-1, 1, 0) coding that
 minimises the Pearson χ² divergence). Adam 2e-4, β1 0.5.
-Nets: the vanilla GAN's MLPs (``configs/gan.py``) until the DCGAN nets are registered.
 
     python -m gans.main --config=configs/lsgan.py
 """
@@ -15,6 +14,6 @@ from gans.methods import gan
 
 
 def get_config():
-  c = config_lib.load_recipe(os.path.join(os.path.dirname(__file__), 'gan.py'))
+  c = config_lib.load_recipe(os.path.join(os.path.dirname(__file__), 'dcgan.py'))
   c.loss = gan.loss_config('least_squares', a=0.0, b=1.0, c=1.0)
   return c

@@ -1,9 +1,8 @@
-"""WGAN (Arjovsky et al. 2017) on Fashion-MNIST 28×28: a critic without sigmoid, kept Lipschitz by
-weight clipping.
+"""WGAN (Arjovsky et al. 2017) on Fashion-MNIST 28×28, on the DCGAN nets of ``configs/dcgan.py``.
 
-Loss: L_D = E[f(G(z))] - E[f(x)], L_G = -E[f(G(z))]; after each critic update every critic weight is
-clipped to [-0.01, 0.01]; 5 critic updates per G update; RMSProp 5e-5 for both players.
-Nets: the vanilla GAN's MLPs (``configs/gan.py``) until the DCGAN nets are registered.
+Loss: L_D = E[f(G(z))] - E[f(x)], L_G = -E[f(G(z))] with the critic f's raw output (no sigmoid); the
+critic's weights are clipped to [-0.01, 0.01] after each of its 5 updates per G update; RMSProp 5e-5 for
+both players (the paper's Algorithm 1).
 
     python -m gans.main --config=configs/wgan.py
 """
@@ -15,10 +14,10 @@ from gans.methods import gan
 
 
 def get_config():
-  c = config_lib.load_recipe(os.path.join(os.path.dirname(__file__), 'gan.py'))
+  c = config_lib.load_recipe(os.path.join(os.path.dirname(__file__), 'dcgan.py'))
   c.method.n_critic = 5
+  c.method.reuse_fakes = False
   c.loss = gan.loss_config('wasserstein', clip=0.01)
   c.optim.g = config_lib.optimizer('rmsprop', lr=5e-5)
   c.optim.d = config_lib.optimizer('rmsprop', lr=5e-5)
-  c.train.steps = 4_000
   return c

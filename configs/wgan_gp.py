@@ -1,10 +1,9 @@
 """WGAN-GP (Gulrajani et al. 2017) on Fashion-MNIST 28×28: the critic's Lipschitz constraint as a
-gradient penalty.
+gradient penalty, on the DCGAN nets of ``configs/dcgan.py`` with no BatchNorm in the critic (the penalty
+is per example).
 
 Loss: L_D = E[f(G(z))] - E[f(x)] + λ E[(‖∇f(x̂)‖₂ - 1)²], x̂ = εx + (1 - ε)G(z), ε ~ U[0, 1], λ = 10;
-L_G = -E[f(G(z))]; 5 critic updates per G update; Adam(1e-4, β = (0, 0.9)). The critic has no
-BatchNorm (the penalty is per example).
-Nets: the vanilla GAN's MLPs (``configs/gan.py``) until the DCGAN nets are registered.
+L_G = -E[f(G(z))]; 5 critic updates per G update; Adam(1e-4, β = (0, 0.9)).
 
     python -m gans.main --config=configs/wgan_gp.py
 """
@@ -16,10 +15,11 @@ from gans.methods import gan
 
 
 def get_config():
-  c = config_lib.load_recipe(os.path.join(os.path.dirname(__file__), 'gan.py'))
+  c = config_lib.load_recipe(os.path.join(os.path.dirname(__file__), 'dcgan.py'))
   c.method.n_critic = 5
+  c.method.reuse_fakes = False
+  c.model.discriminator_kwargs.batch_norm = False
   c.loss = gan.loss_config('wasserstein', gradient_penalty=10.0, penalty='two_sided')
   c.optim.g = config_lib.optimizer('adam', lr=1e-4, b1=0.0, b2=0.9)
   c.optim.d = config_lib.optimizer('adam', lr=1e-4, b1=0.0, b2=0.9)
-  c.train.steps = 4_000
   return c

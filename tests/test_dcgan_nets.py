@@ -165,6 +165,19 @@ def test_batch_norm_uses_batch_statistics_in_training_and_running_averages_in_ev
   )
 
 
+@pytest.mark.parametrize('size', [28, 32])
+def test_critic_without_batch_norm_scores_each_example_on_its_own(size):
+  """batch_norm=False (WGAN-GP's critic): no BatchNorm layers or statistics, and in training an
+  example's score does not depend on the rest of the batch."""
+  critic = dcgan.discriminator(size, base_features=8, batch_norm=False)
+  x = jax.random.normal(jax.random.key(2), (BATCH, size, size, 1))
+  variables = _init(critic, x)
+  assert set(variables) == {'params'}
+  assert not any('BatchNorm' in name for name in variables['params']['trunk'])
+  scores = critic.apply(variables, x, train=True)
+  np.testing.assert_allclose(critic.apply(variables, x[:1], train=True), scores[:1], rtol=1e-5)
+
+
 def test_weights_start_from_normal_0_02():
   g = _init(dcgan.generator(32, 3), jnp.zeros((BATCH, 100)))['params']
   for name in ['Dense_0', 'ConvTranspose_0', 'ConvTranspose_2']:

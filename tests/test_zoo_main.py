@@ -32,11 +32,8 @@ TINY_NETS = {
     '--config.model.generator_kwargs.filters=4',
     '--config.model.discriminator_kwargs.filters=4',
   ],
-  'wgan_gp': [
-    '--config.model.generator_kwargs.hidden=(16,32)',
-    '--config.model.discriminator_kwargs.hidden=(32,16)',
-  ],
 }
+TINY_NETS['wgan_gp'] = TINY_NETS['dcgan']
 TILE = 28 + 1  # A 28-pixel image and one pixel of padding.
 
 

@@ -23,11 +23,10 @@ TINY_MODELS = {
     generator_kwargs=dict(filters=4, blocks=2),
     discriminator_kwargs=dict(hidden=8, filters=4, blocks=2),
   ),
-  'lsgan': dict(generator_kwargs=dict(hidden=(16, 32)), discriminator_kwargs=dict(hidden=(32, 16))),
-  'wgan': dict(generator_kwargs=dict(hidden=(16, 32)), discriminator_kwargs=dict(hidden=(32, 16))),
-  'wgan_gp': dict(
-    generator_kwargs=dict(hidden=(16, 32)), discriminator_kwargs=dict(hidden=(32, 16))
-  ),
+  **{
+    recipe: dict(generator_kwargs=dict(base_features=4), discriminator_kwargs=dict(base_features=4))
+    for recipe in ('lsgan', 'wgan', 'wgan_gp')
+  },
 }
 
 

@@ -19,9 +19,11 @@ def dcgan_generator(image_shape: Sequence[int], base_features: int = 64, dtype=j
   return dcgan.generator(image_shape[0], image_shape[-1], base_features, dtype)
 
 
-def dcgan_discriminator(image_size: int = 28, base_features: int = 64, dtype=jnp.float32):
+def dcgan_discriminator(
+  image_size: int = 28, base_features: int = 64, batch_norm: bool = True, dtype=jnp.float32
+):
   """DCGAN D for images of side ``image_size``: ``dcgan.discriminator``."""
-  return dcgan.discriminator(image_size, base_features, dtype)
+  return dcgan.discriminator(image_size, base_features, batch_norm, dtype)
 
 
 NETS: dict[str, Callable[..., nn.Module]] = {

@@ -69,17 +69,19 @@ class Generator(nn.Module):
 
 class DiscriminatorTrunk(nn.Module):
   """images [B, H, W, C] -> features [B, F]: stride-2 convolutions (with bias, as in the reference) of the
-  given widths, BN after all but the first, LReLU(0.2); flattened."""
+  given widths, BN after all but the first (none if not `batch_norm`: WGAN-GP's critic, whose penalty is
+  per example), LReLU(0.2); flattened."""
 
   widths: Sequence[int]
   kernel_size: int
+  batch_norm: bool = True
   dtype: jnp.dtype = jnp.float32
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool) -> jax.Array:
     for i, width in enumerate(self.widths):
       x = layers.Conv(width, (self.kernel_size,) * 2, 2, dtype=self.dtype, kernel_init=_INIT)(x)
-      if i > 0:
+      if i > 0 and self.batch_norm:
         x = _batch_norm(train, self.dtype)(x)
       x = nn.leaky_relu(x, 0.2)
     return x.reshape(x.shape[0], -1)
@@ -90,11 +92,14 @@ class Discriminator(nn.Module):
 
   widths: Sequence[int]
   kernel_size: int
+  batch_norm: bool = True
   dtype: jnp.dtype = jnp.float32
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool, return_features: bool = False):
-    trunk = DiscriminatorTrunk(self.widths, self.kernel_size, self.dtype, name='trunk')
+    trunk = DiscriminatorTrunk(
+      self.widths, self.kernel_size, self.batch_norm, self.dtype, name='trunk'
+    )
     features = trunk(x, train)
     logits = nn.Dense(1, dtype=self.dtype, kernel_init=_INIT, name='head')(features)
     logits = logits[:, 0].astype(jnp.float32)
@@ -113,13 +118,16 @@ def generator(
 
 
 def discriminator(
-  image_size: int = 28, base_features: int = 64, dtype: jnp.dtype = jnp.float32
+  image_size: int = 28,
+  base_features: int = 64,
+  batch_norm: bool = True,
+  dtype: jnp.dtype = jnp.float32,
 ) -> Discriminator:
   """The 28x28 discriminator (widths f, 2f) or Radford's for image_size = 4 * 2^m (widths f ... f 2^(m-1))."""
   f = base_features
   if image_size == 28:
-    return Discriminator((f, 2 * f), 5, dtype)
-  return Discriminator(tuple(f * 2**i for i in range(_doublings(image_size))), 4, dtype)
+    return Discriminator((f, 2 * f), 5, batch_norm, dtype)
+  return Discriminator(tuple(f * 2**i for i in range(_doublings(image_size))), 4, batch_norm, dtype)
 
 
 def _doublings(image_size: int) -> int:
