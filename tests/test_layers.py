@@ -99,6 +99,14 @@ def test_gradient_penalty_equals_flax():
     jax.tree.leaves(penalty_grad(critic(nn.Conv))),
   ):
     np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4)
+  # The second-order pass, too, has only NHWC x HWIO convolutions without input dilation (JAX's own
+  # transposition rules, which layers.conv replaces at every order, lay some out as [f, 0, 1, b]).
+  net = critic(layers.Conv)
+  penalty = lambda p: jnp.sum(jax.grad(net.apply, argnums=1)(p, x) ** 2)
+  lowered = jax.jit(jax.grad(penalty)).lower(params).as_text()
+  assert set(re.findall(r'lhs_dilate = \[([^\]]*)\]', lowered)) == {'1, 1'}
+  layouts = set(re.findall(r'dim_numbers = (\[[^\]]*\]x\[[^\]]*\]->\[[^\]]*\])', lowered))
+  assert layouts == {'[b, 0, 1, f]x[0, 1, i, o]->[b, 0, 1, f]'}
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,9 @@ kernel is larger than its input; the others go through a generic loop that can b
 strided transposed convolution *is* input-dilated, and so are the kernel gradient of `nn.ConvTranspose`
 and the input gradient of a strided `nn.Conv`. Here each of them is computed exactly by stride-1
 convolutions that qualify, one per output phase, and a depth-to-space interleave (`dilated_conv`).
+Every convolution, the phases included, goes through `conv`, whose gradients are again such
+convolutions written out in NHWC/HWIO, so derivatives of any order (WGAN-GP's and R1's penalties
+differentiate a gradient) stay on the fast path.
 docs/performance.md has the measurements.
 """
 
@@ -150,13 +153,7 @@ def _phase_outputs(x, kernel, strides, group_h, group_w):
     for pw in group_w
   ]
   x = lax.pad(x, jnp.zeros((), x.dtype), [(0, 0, 0), x_pads_h, x_pads_w, (0, 0, 0)])
-  y = lax.conv_general_dilated(
-    x,
-    jnp.concatenate(phase_kernels, axis=-1),
-    (1, 1),
-    (conv_pads_h, conv_pads_w),
-    dimension_numbers=_NHWC,
-  )
+  y = conv(x, jnp.concatenate(phase_kernels, axis=-1), (1, 1), (conv_pads_h, conv_pads_w))
   y = y.reshape(*y.shape[:3], len(group_h), len(group_w), kernel.shape[-1])
   return {
     (ph, pw): y[:, ph.offset - start_h :, pw.offset - start_w :][
