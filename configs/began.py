@@ -28,7 +28,7 @@ def get_config():
   c.optim.g = config_lib.optimizer('adam', lr=1e-4, b1=0.5)
   c.optim.d = config_lib.optimizer('adam', lr=1e-4, b1=0.5)
   c.train.batch_size = 16  # The paper's batch size.
-  c.train.steps = 2_000
+  c.train.steps = 5_000  # ~5 min on the 2-core CPU; longer runs sample better.
   c.train.sample_every = 1_000
   c.train.checkpoint_every = 1_000
   return c

@@ -22,4 +22,5 @@ def get_config():
   c.loss = gan.loss_config('wasserstein', gradient_penalty=10.0, penalty='two_sided')
   c.optim.g = config_lib.optimizer('adam', lr=1e-4, b1=0.0, b2=0.9)
   c.optim.d = config_lib.optimizer('adam', lr=1e-4, b1=0.0, b2=0.9)
+  c.train.steps = 1_000  # ~17 min on the 2-core CPU; longer runs sample better.
   return c
