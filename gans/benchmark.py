@@ -30,7 +30,7 @@ from ml_collections import config_flags
 import numpy as np
 import psutil
 
-from gans import train
+from gans import train, xla_flags
 
 FLAGS = flags.FLAGS
 
@@ -92,6 +92,7 @@ def benchmark(config, *, steps: int, warmup: int, matmul_size: int, rounds: int 
     'backend': jax.default_backend(),
     'devices': jax.device_count(),
     'device_kind': jax.devices()[0].device_kind,
+    'xla_flags': os.environ.get('XLA_FLAGS', ''),
     'dtype': config.model.dtype,
     'batch_size': config.train.batch_size,
     'compile_s': compile_s,
@@ -121,6 +122,7 @@ def markdown_row(name: str, r: dict) -> str:
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
+  xla_flags.set_defaults()  # Before JAX starts a backend: the benchmark times what gans.main runs.
   config_path = config_flags.get_config_filename(FLAGS['config'])
   name = os.path.splitext(os.path.basename(config_path))[0]
   results = benchmark(

@@ -18,7 +18,7 @@ from absl import app, flags, logging
 import jax
 from ml_collections import config_flags
 
-from gans import parallel, train
+from gans import parallel, train, xla_flags
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file(
@@ -130,6 +130,7 @@ def main(argv):
     raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
   if not FLAGS.library_logs:
     logging.get_absl_handler().python_handler.addFilter(_only_own_info_logs)
+  added_xla_flags = xla_flags.set_defaults()  # Before JAX starts a backend.
   config = FLAGS.config
   workdir = FLAGS.workdir or default_workdir(config_flags.get_config_filename(FLAGS['config']))
   parallel.initialize_distributed(
@@ -139,6 +140,8 @@ def main(argv):
     auto=FLAGS.auto_distributed,
   )
   parallel.log_layout()
+  if added_xla_flags:
+    logging.info('XLA flags added by gans.xla_flags: %s', ' '.join(added_xla_flags))
   logging.info('Mode %s, workdir %s', FLAGS.mode, workdir)
   if FLAGS.mode == 'train':
     train.train_and_evaluate(config, workdir)

@@ -21,6 +21,9 @@ def pytest_configure(config):
   tests start (they inherit the environment): recipes that several tests train compile once."""
   import jax
 
+  from gans import xla_flags
+
+  xla_flags.set_defaults()  # As gans.main does; before the first JAX computation.
   cache = config.cache.mkdir('xla_cache') if getattr(config, 'cache', None) else None
   if cache is not None:
     os.environ['JAX_COMPILATION_CACHE_DIR'] = str(cache)

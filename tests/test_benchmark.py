@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from conftest import tiny_config
 import jax
 
-from conftest import tiny_config
 from gans import benchmark
 
 

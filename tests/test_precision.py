@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from conftest import REPO
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from conftest import REPO
 from gans import config_lib, methods
 
 

@@ -68,7 +68,7 @@ def _idx_data_source(data_config, split: str):
   if data_config.name not in known:
     raise ValueError(
       f'config.data.name={data_config.name!r} is not an IDX dataset ({", ".join(known)}); for the '
-      "TFDS catalogue use --config.data.source=tfds."
+      'TFDS catalogue use --config.data.source=tfds.'
     )
   directory = idx_source_dir(data_config)
   missing = [

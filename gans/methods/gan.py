@@ -330,7 +330,9 @@ class GAN:
     rng = state.step_rng()
     g, d = state.players['g'], state.players['d']
     if self.reuse_fakes:
-      g, d, d_metrics, g_metrics = self._reused_fakes_updates(g, d, real[0], labels[0], state.aux, rng)
+      g, d, d_metrics, g_metrics = self._reused_fakes_updates(
+        g, d, real[0], labels[0], state.aux, rng
+      )
     else:
 
       def critic_iteration(d, inputs):

@@ -190,7 +190,7 @@ def _conv_fwd(x, kernel, strides, pads):
 
 def _conv_bwd(strides, pads, residuals, g):
   x, kernel = residuals
-  if g.size == 0:  # e.g. 'VALID' with a kernel larger than the input: nothing depends on x or kernel
+  if g.size == 0:  # E.g. 'VALID' with a kernel larger than the input: nothing depends on x, kernel.
     return jnp.zeros_like(x), jnp.zeros_like(kernel)
   kh, kw = kernel.shape[:2]
   input_pads = [
