@@ -7,14 +7,15 @@ D = decoder(encoder(x)), encoder: Conv3(16) -> ELU -> [Conv3 ×2 -> ELU -> Conv3
 Loss: L_D = L(x) - k_t L(G(z)), L_G = L(G(z)), L = mean |v - D(v)|; γ = 0.5, λ_k = 1e-3; M_global
 logged. Adam 1e-4, β1 0.5.
 
-    python -m gans.main --config=configs/began.py
+    python -m gans.main --config=configs/began.py[:cifar10]
 """
 
 from gans import config_lib
 
 
-def get_config():
+def get_config(dataset='fashion_mnist'):
   c = config_lib.base_config('began')
+  config_lib.set_dataset(c, dataset, supported=('fashion_mnist', 'mnist', 'cifar10'))
   c.data.value_range = (-1.0, 1.0)
   c.model = dict(
     dtype='float32',

@@ -5,7 +5,7 @@ D: [x, embed(y) as 10 channels] -> [Dense -> LeakyReLU(0.2)] × (512, 256, 128) 
    (``--config.model.projection=True``: a projection head <embed(y), φ(x)> instead of the concatenation).
 Loss: BCE on logits, non-saturating G; Adam 2e-4, β1 0.5. Figures: one row per class.
 
-    python -m gans.main --config=configs/cgan.py
+    python -m gans.main --config=configs/cgan.py[:cifar10]
     python -m gans.main --config=configs/cgan.py --mode=sample --config.sample.kind=traverse
 """
 
@@ -13,8 +13,9 @@ from gans import config_lib
 from gans.methods import gan
 
 
-def get_config():
+def get_config(dataset='fashion_mnist'):
   c = config_lib.base_config('cgan')
+  config_lib.set_dataset(c, dataset, supported=('fashion_mnist', 'mnist', 'cifar10'))
   c.model = dict(
     dtype='float32',
     z_dim=100,

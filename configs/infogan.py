@@ -7,7 +7,7 @@ D/Q: Conv(64, 4, s2) -> LReLU(0.1) -> Conv(128, 4, s2) -> BN -> LReLU -> Dense(1
    then D: Dense(1); Q: Dense(128) -> BN -> LReLU -> Dense(10 + 2).
 Adam: D/Q 2e-4, G 1e-3, β1 0.5 (the paper's rates).
 
-    python -m gans.main --config=configs/infogan.py
+    python -m gans.main --config=configs/infogan.py[:cifar10]
     python -m gans.main --config=configs/infogan.py --mode=sample --config.sample.kind=traverse
 """
 
@@ -15,8 +15,9 @@ from gans import config_lib
 from gans.methods import gan
 
 
-def get_config():
+def get_config(dataset='fashion_mnist'):
   c = config_lib.base_config('infogan')
+  config_lib.set_dataset(c, dataset, supported=('fashion_mnist', 'mnist', 'cifar10'))
   c.data.value_range = (-1.0, 1.0)
   c.model = dict(
     dtype='float32',

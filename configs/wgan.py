@@ -4,7 +4,7 @@ Loss: L_D = E[f(G(z))] - E[f(x)], L_G = -E[f(G(z))] with the critic f's raw outp
 critic's weights are clipped to [-0.01, 0.01] after each of its 5 updates per G update; RMSProp 5e-5 for
 both players (the paper's Algorithm 1).
 
-    python -m gans.main --config=configs/wgan.py
+    python -m gans.main --config=configs/wgan.py[:cifar10|:celeba64]
 """
 
 import os
@@ -13,12 +13,13 @@ from gans import config_lib
 from gans.methods import gan
 
 
-def get_config():
-  c = config_lib.load_recipe(os.path.join(os.path.dirname(__file__), 'dcgan.py'))
+def get_config(dataset='fashion_mnist'):
+  c = config_lib.load_recipe(os.path.join(os.path.dirname(__file__), 'dcgan.py'), dataset)
   c.method.n_critic = 5
   c.method.reuse_fakes = False
   c.loss = gan.loss_config('wasserstein', clip=0.01)
   c.optim.g = config_lib.optimizer('rmsprop', lr=5e-5)
   c.optim.d = config_lib.optimizer('rmsprop', lr=5e-5)
-  c.train.steps = 1_000  # ~13 min on the 2-core CPU; longer runs sample better.
+  if dataset in ('fashion_mnist', 'mnist'):
+    c.train.steps = 1_000  # ~13 min on the 2-core CPU; longer runs sample better.
   return c

@@ -5,7 +5,7 @@ is per example).
 Loss: L_D = E[f(G(z))] - E[f(x)] + λ E[(‖∇f(x̂)‖₂ - 1)²], x̂ = εx + (1 - ε)G(z), ε ~ U[0, 1], λ = 10;
 L_G = -E[f(G(z))]; 5 critic updates per G update; Adam(1e-4, β = (0, 0.9)).
 
-    python -m gans.main --config=configs/wgan_gp.py
+    python -m gans.main --config=configs/wgan_gp.py[:cifar10|:celeba64]
 """
 
 import os
@@ -14,13 +14,14 @@ from gans import config_lib
 from gans.methods import gan
 
 
-def get_config():
-  c = config_lib.load_recipe(os.path.join(os.path.dirname(__file__), 'dcgan.py'))
+def get_config(dataset='fashion_mnist'):
+  c = config_lib.load_recipe(os.path.join(os.path.dirname(__file__), 'dcgan.py'), dataset)
   c.method.n_critic = 5
   c.method.reuse_fakes = False
   c.model.discriminator_kwargs.batch_norm = False
   c.loss = gan.loss_config('wasserstein', gradient_penalty=10.0, penalty='two_sided')
   c.optim.g = config_lib.optimizer('adam', lr=1e-4, b1=0.0, b2=0.9)
   c.optim.d = config_lib.optimizer('adam', lr=1e-4, b1=0.0, b2=0.9)
-  c.train.steps = 1_000  # ~17 min on the 2-core CPU; longer runs sample better.
+  if dataset in ('fashion_mnist', 'mnist'):
+    c.train.steps = 1_000  # ~17 min on the 2-core CPU; longer runs sample better.
   return c

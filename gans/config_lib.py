@@ -44,6 +44,9 @@ def base_config(method: str) -> ml_collections.ConfigDict:
     value_range=(0.0, 1.0),  # Pixels are scaled to this range; generators output it.
     toy_train_size=100_000,  # Points per split of the toy mixtures (source=toy).
     stack=0,  # > 0: Stacked data, that many random images per example as channels (3: 1,000 modes).
+    center_crop=0,  # > 0: centred square crop of this side at load time (CelebA: 108).
+    image_size=0,  # > 0: resize (antialiased) to this side at load time, after the crop.
+    label_attribute='',  # The class is this boolean attribute (CelebA, no labels), e.g. 'Male'.
   )
   c.model = dict(dtype='float32')
   c.loss = dict()
@@ -91,3 +94,32 @@ def load_recipe(path: str, arg: str | None = None) -> ml_collections.ConfigDict:
   """``get_config([arg])`` of the recipe file at ``path``, as ``--config=path[:arg]`` would load it."""
   get_config = runpy.run_path(path)['get_config']
   return get_config() if arg is None else get_config(arg)
+
+
+# The datasets a recipe can name after its path, ``--config=configs/<recipe>.py:<dataset>``: the fields of
+# ``config.data`` each sets, and the side of its square images.
+DATASETS = {
+  # Offline: Debian's dataset-fashion-mnist (the default of every recipe).
+  'fashion_mnist': (dict(source='idx', name='fashion_mnist'), 28),
+  # IDX files of MNIST in --config.data.source_dir.
+  'mnist': (dict(source='idx', name='mnist'), 28),
+  # TFDS catalogue (internet the first time).
+  'cifar10': (dict(source='tfds', name='cifar10'), 32),
+  # TFDS catalogue: 178x218 faces, centre crop 108, resized to 64; no labels, so the evaluation
+  # classifier learns the 'Male' attribute (use Inception features for FID where their weights are).
+  'celeba64': (
+    dict(source='tfds', name='celeb_a', center_crop=108, image_size=64, label_attribute='Male'),
+    64,
+  ),
+}
+
+
+def set_dataset(c: ml_collections.ConfigDict, dataset: str, supported=tuple(DATASETS)) -> int:
+  """Points ``c.data`` at ``dataset`` (one of ``supported``, keys of ``DATASETS``); returns the image side."""
+  if dataset not in supported:
+    raise ValueError(
+      f'unknown dataset {dataset!r} after the recipe path; this recipe supports: {", ".join(supported)}.'
+    )
+  fields, side = DATASETS[dataset]
+  c.data.update(fields)
+  return side

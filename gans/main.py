@@ -47,8 +47,11 @@ def _only_own_info_logs(record) -> bool:
 
 
 def default_workdir(config_path: str) -> str:
-  """``configs/vae.py`` -> ``runs/vae`` (an argument after ``:`` is dropped)."""
-  return os.path.join('runs', os.path.splitext(os.path.basename(config_path.split(':')[0]))[0])
+  """``configs/vae.py`` -> ``runs/vae``; ``configs/dcgan.py:cifar10`` -> ``runs/dcgan_cifar10`` (each
+  dataset of a recipe gets its own run)."""
+  path, _, arg = config_path.partition(':')
+  name = os.path.splitext(os.path.basename(path))[0]
+  return os.path.join('runs', f'{name}_{arg}' if arg else name)
 
 
 def sample(config, workdir: str) -> list[str]:

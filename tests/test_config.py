@@ -44,7 +44,7 @@ def test_bad_override_is_one_clear_message(override, message):
 
 def test_default_workdir_is_named_after_the_recipe():
   assert main.default_workdir('configs/vae.py') == 'runs/vae'
-  assert main.default_workdir('/abs/configs/gan.py:arg') == 'runs/gan'
+  assert main.default_workdir('/abs/configs/dcgan.py:cifar10') == 'runs/dcgan_cifar10'
 
 
 @pytest.mark.parametrize('recipe', ['gan', 'vae', 'ae'])

@@ -25,13 +25,13 @@ TINY_MODELS = {
   ),
   **{
     recipe: dict(generator_kwargs=dict(base_features=4), discriminator_kwargs=dict(base_features=4))
-    for recipe in ('lsgan', 'wgan', 'wgan_gp')
+    for recipe in ('dcgan', 'lsgan', 'wgan', 'wgan_gp')
   },
 }
 
 
-def _method(recipe, image_shape=(28, 28, 1), **fields):
-  config = config_lib.load_recipe(f'{REPO}/configs/{recipe}.py')
+def _method(recipe, image_shape=(28, 28, 1), dataset=None, **fields):
+  config = config_lib.load_recipe(f'{REPO}/configs/{recipe}.py', dataset)
   for group, kwargs in TINY_MODELS[recipe].items():
     config.model[group].update(kwargs)
   for key, value in fields.items():
@@ -292,25 +292,27 @@ def test_infogan_discriminator_heads(image_shape):
   assert (logits.shape, code_logits.shape, code_means.shape) == ((3,), (3, 10), (3, 2))
 
 
-@pytest.mark.parametrize('recipe', ['began', 'cgan'])
-def test_cifar_shaped_step(recipe):
-  """One step on 32×32×3 arrays: the recipes' nets work at CIFAR-10's size."""
-  method = _method(recipe, image_shape=(32, 32, 3))
-  state, history, _ = _train(method, steps=1, image_shape=(32, 32, 3))
-  assert method.generate(state, jax.random.PRNGKey(0), 2).shape == (2, 32, 32, 3)
-  assert np.isfinite(float(history[-1]['g_loss']))
-
-
-def test_dcgan_cifar10_recipe_nets_and_step():
-  """The CIFAR-10 recipe (no data offline) builds 32×32×3 nets that train one step on random arrays."""
-  config = config_lib.load_recipe(f'{REPO}/configs/dcgan_cifar10.py')
-  config.model.generator_kwargs.base_features = 4
-  config.model.discriminator_kwargs.base_features = 4
-  method = methods.create(config, (32, 32, 3), 10)
-  images = jax.random.uniform(jax.random.PRNGKey(0), (8, 32, 32, 3), minval=-1.0, maxval=1.0)
-  batch = {'image': images, 'label': jnp.zeros(8, jnp.int32)}
-  state = method.init(jax.random.PRNGKey(1), batch)
-  state, metrics = jax.jit(method.train_step)(state, batch)
-  assert all(np.isfinite(float(v)) for v in metrics.values())
+@pytest.mark.parametrize(
+  'recipe, dataset, image_shape',
+  [
+    ('began', 'cifar10', (32, 32, 3)),
+    ('cgan', 'cifar10', (32, 32, 3)),
+    ('infogan', 'cifar10', (32, 32, 3)),
+    ('wgan_gp', 'cifar10', (32, 32, 3)),
+    ('dcgan', 'celeba64', (64, 64, 3)),
+  ],
+)
+def test_recipe_on_another_dataset_trains_a_step_at_its_size(recipe, dataset, image_shape):
+  """``configs/<recipe>.py:<dataset>`` (no data offline): nets of the dataset's size train one step on
+  random arrays and sample in [-1, 1]."""
+  method = _method(recipe, image_shape=image_shape, dataset=dataset)
+  assert method.config.data.name == {'cifar10': 'cifar10', 'celeba64': 'celeb_a'}[dataset]
+  state, history, _ = _train(method, steps=1, image_shape=image_shape)
+  assert all(np.isfinite(float(v)) for v in history[-1].values())
   samples = method.generate(state, jax.random.PRNGKey(2), 3)
-  assert samples.shape == (3, 32, 32, 3) and float(jnp.abs(samples).max()) <= 1.0
+  assert samples.shape == (3, *image_shape)
+
+
+def test_unsupported_dataset_is_named():
+  with pytest.raises(ValueError, match='this recipe supports: fashion_mnist, mnist, cifar10'):
+    config_lib.load_recipe(f'{REPO}/configs/infogan.py', 'celeba64')

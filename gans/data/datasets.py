@@ -18,7 +18,7 @@ import os
 import numpy as np
 import tensorflow_datasets as tfds
 
-from gans.data import idx_builder, toy
+from gans.data import idx_builder, toy, transforms
 
 DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist'
 DEFAULT_TFDS_DIR = os.path.join(os.path.expanduser('~'), 'tensorflow_datasets')
@@ -94,16 +94,21 @@ def _catalogue_data_source(data_config, split: str):
     data_config.name, data_dir=_tfds_dir(data_config), file_format='array_record'
   )
   builder.download_and_prepare()
-  return builder.as_data_source(split=split), builder.info.features['label'].num_classes
+  features = builder.info.features
+  num_classes = features['label'].num_classes if 'label' in features else 0  # CelebA: none.
+  return builder.as_data_source(split=split), num_classes
 
 
 def dataset_id(data_config) -> str:
   """A name for the data a run trains on, unique per source files: keys caches such as the evaluator's."""
-  stacked = f'-stack{data_config.stack}' if data_config.get('stack', 0) else ''
+  suffix = f'-stack{data_config.stack}' if data_config.get('stack', 0) else ''
+  for field in ('center_crop', 'image_size', 'label_attribute'):
+    if data_config.get(field):
+      suffix += f'-{field}{data_config[field]}'
   if data_config.source == 'idx':
     fingerprint = idx_builder.source_fingerprint(idx_source_dir(data_config))
-    return f'idx-{data_config.name}-{fingerprint}{stacked}'
-  return f'{data_config.source}-{data_config.name}{stacked}'
+    return f'idx-{data_config.name}-{fingerprint}{suffix}'
+  return f'{data_config.source}-{data_config.name}{suffix}'
 
 
 def cache_dir(data_config, *parts: str) -> str:
@@ -151,9 +156,41 @@ def load_split(data_config, split: str) -> Split:
     source, num_classes = _catalogue_data_source(data_config, split)
   else:
     raise ValueError(f"config.data.source={data_config.source!r}: use 'idx', 'tfds' or 'toy'.")
-  examples = [source[i] for i in range(len(source))]
-  if not examples:
+  if not len(source):
     raise ValueError(f'{data_config.name}: split {split!r} is empty.')
-  images = np.stack([example['image'] for example in examples]).astype(np.uint8)
-  labels = np.asarray([example['label'] for example in examples], dtype=np.int32)
-  return Split(images, labels, num_classes)
+  attribute = data_config.get('label_attribute', '')
+  images, labels = [], []
+  for start in range(0, len(source), _READ_CHUNK):
+    examples = [source[i] for i in range(start, min(start + _READ_CHUNK, len(source)))]
+    images.append(
+      transforms.crop_and_resize(
+        np.stack([example['image'] for example in examples]).astype(np.uint8),
+        data_config.get('center_crop', 0),
+        data_config.get('image_size', 0),
+      )
+    )
+    labels.append([_label(example, attribute, data_config.name) for example in examples])
+  return Split(
+    np.concatenate(images), np.concatenate(labels).astype(np.int32), 2 if attribute else num_classes
+  )
+
+
+_READ_CHUNK = 4096  # Examples decoded before they are cropped and resized (bounds the memory).
+
+
+def _label(example: dict, attribute: str, name: str) -> int:
+  """The class of an example: its ``label``, or its boolean ``attributes[attribute]`` (CelebA) as 0/1."""
+  if not attribute:
+    if 'label' not in example:
+      raise ValueError(
+        f'{name} has no label feature (features: {", ".join(example)}); pass a boolean attribute as '
+        'the class, e.g. --config.data.label_attribute=Male for CelebA.'
+      )
+    return example['label']
+  attributes = example.get('attributes', {})
+  if attribute not in attributes:
+    raise ValueError(
+      f'config.data.label_attribute={attribute!r} is not an attribute of {name}; known: '
+      f'{", ".join(attributes) or "none"}.'
+    )
+  return int(attributes[attribute])
