@@ -5,7 +5,7 @@ from __future__ import annotations
 from conftest import tiny_config
 import jax
 
-from gans import benchmark
+from gans import benchmark, benchmark_layers
 
 
 def test_benchmark_reports_every_quantity(idx_dir, tfds_dir):
@@ -20,3 +20,15 @@ def test_benchmark_reports_every_quantity(idx_dir, tfds_dir):
   assert results['devices'] == jax.device_count() and len(results['host_rss_mb']) == 2
   row = benchmark.markdown_row('gan', results)
   assert row.startswith('| gan | cpu ×1 | float32 | 16 |') and row.count('|') == 13
+
+
+def test_layer_benchmark_times_both_passes_of_the_dcgan_shapes():
+  """gans.benchmark_layers on one (shrunk) DCGAN convolution: a forward and a backward time for each
+  library; the real table comes from `python -m gans.benchmark_layers`."""
+  name, kind, input_shape, features, stride = benchmark_layers.DCGAN_28_CONVOLUTIONS[1]
+  assert (kind, input_shape, features, stride) == ('transpose', (7, 7, 128), 64, 2)
+  for module in benchmark_layers.MODULES[kind].values():
+    forward_ms, backward_ms = benchmark_layers.time_layer(
+      module(4, (5, 5), stride), (7, 7, 8), batch=2, repeats=2
+    )
+    assert forward_ms > 0 and backward_ms > 0
