@@ -14,6 +14,8 @@ import sys
 
 IMAGE_COLUMNS = ('fid', 'kid', 'precision', 'recall', 'density', 'coverage', 'classifier_score')
 TOY_COLUMNS = ('modes', 'high_quality_fraction', 'kl')
+# Columns of the runs that report them: VAE's bound, CGAN's class accuracy, InfoGAN's code accuracy.
+EXTRA_COLUMNS = ('iwae', 'class_accuracy', 'code_accuracy')
 
 
 def _load(workdir: str) -> tuple[dict, dict]:
@@ -39,21 +41,14 @@ def _mode_data(data: dict) -> str:
   return f'{data["name"]} ({ {"ring": 8, "grid": 25}.get(data["name"], "?") })'
 
 
-def _mode_data(data: dict) -> str:
-  """'ring (8)', 'grid (25)' or 'fashion_mnist stacked ×3 (1000)'."""
-  if data.get('stack'):
-    return f'{data["name"]} stacked ×{data["stack"]} ({10 ** data["stack"]})'
-  return f'{data["name"]} ({ {"ring": 8, "grid": 25}.get(data["name"], "?") })'
-
-
 def table(workdirs: list[str]) -> str:
   runs = [(workdir, *_load(workdir)) for workdir in workdirs]
   toy_runs = [run for run in runs if 'modes' in run[1]]  # Toy mixtures and stacked data.
   image_runs = [run for run in runs if 'modes' not in run[1]]
   lines = []
   if image_runs:
-    extra = sorted({k for _, m, _ in image_runs for k in ('iwae', 'class_accuracy') if k in m})
-    columns = IMAGE_COLUMNS + tuple(extra)
+    extra = tuple(k for k in EXTRA_COLUMNS if any(k in m for _, m, _ in image_runs))
+    columns = IMAGE_COLUMNS + extra
     lines += [
       '| run | data | steps | ' + ' | '.join(columns) + ' |',
       '|---|---|---|' + '---|' * len(columns),

@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
 # Trains and evaluates the recipes of README's results table, then prints the table.
 #
-#   launch/reproduce_results.sh [RECIPE ...]        (default: gan vae gan_ring gan_grid gan_stacked)
+#   launch/reproduce_results.sh [RECIPE ...]        (default: every recipe of the table, ~2 h on 2 cores)
 #
 # Each recipe trains with its default config into runs/<recipe> (resuming if already there), is evaluated
-# with `--mode=eval` (10,000 samples; the evaluation classifier is trained once and cached), and
-# `python -m gans.results` collects the rows.
+# with `--mode=eval` (10,000 samples; the evaluation classifier is trained once and cached), draws its
+# figures with `--mode=sample` into runs/<recipe>/samples/ (InfoGAN and CGAN: code/class traversals;
+# DCGAN: latent walks), and `python -m gans.results` collects the rows.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 recipes=("$@")
-[ ${#recipes[@]} -gt 0 ] || recipes=(gan vae gan_ring gan_grid gan_stacked)
+[ ${#recipes[@]} -gt 0 ] || recipes=(gan vae gan_ring gan_grid gan_stacked cgan infogan began dcgan lsgan wgan wgan_gp)
 for recipe in "${recipes[@]}"; do
   python -m gans.main --config="configs/${recipe}.py" --workdir="runs/${recipe}"
   python -m gans.main --config="configs/${recipe}.py" --workdir="runs/${recipe}" --mode=eval
+  case "$recipe" in
+    cgan | infogan) kinds=(traverse) ;;
+    dcgan) kinds=(interpolate) ;;
+    *) kinds=() ;;
+  esac
+  for kind in "${kinds[@]}"; do
+    python -m gans.main --config="configs/${recipe}.py" --workdir="runs/${recipe}" --mode=sample \
+      --config.sample.kind="$kind"
+  done
 done
 python -m gans.results "${recipes[@]/#/runs/}"
