@@ -33,7 +33,7 @@ TINY_NETS = {
     '--config.model.discriminator_kwargs.filters=4',
   ],
 }
-TINY_NETS['wgan_gp'] = TINY_NETS['dcgan']
+TINY_NETS.update({recipe: TINY_NETS['dcgan'] for recipe in ('lsgan', 'wgan', 'wgan_gp')})
 TILE = 28 + 1  # A 28-pixel image and one pixel of padding.
 
 
