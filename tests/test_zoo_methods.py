@@ -64,7 +64,7 @@ def _train(method, steps=2, **kwargs):
 
 
 # BEGAN with a large λ_k, so that k_t would leave [0, 1] without the clipping.
-RECIPE_FIELDS = {'began': {'loss.lambda_k': 5.0}}
+RECIPE_FIELDS = {'began': {'loss.lambda_k': 5.0, 'loss.gamma': 0.5}}
 
 
 @pytest.fixture(scope='module')
