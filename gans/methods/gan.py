@@ -7,6 +7,9 @@ Step (Goodfellow et al. 2014, Algorithm 1, with ``n_critic`` discriminator updat
     z ~ p(z);  g <- g - ∇_g L_G(D(G(z)))
     ema_g <- decay·ema_g + (1 - decay)·g                                            (when ema_decay > 0)
 
+With ``method.reuse_fakes`` (n_critic = 1) the G update reuses the D update's z and G(z), back-propagating
+through the kept VJP of that forward (PyTorch's DCGAN example does the same), one G forward less.
+
 The vanilla GAN, DCGAN, LSGAN, WGAN and WGAN-GP differ only in nets (``config.model``) and loss
 (``config.loss``, see ``LOSS_DEFAULTS``): ``loss.name`` picks (L_D, L_G) in ``ADVERSARIAL_LOSSES``,
 ``loss.gradient_penalty`` is λ for the penalty P named by ``loss.penalty`` and ``loss.clip`` is WGAN's
