@@ -2,9 +2,11 @@
 
 `Conv` and `ConvTranspose` are drop-in replacements for `flax.linen.Conv` and `flax.linen.ConvTranspose`
 on NHWC images: the same parameters (`kernel` [kh, kw, C_in, features], `bias` [features]) give the same
-outputs and the same gradients. They exist for XLA:CPU, which runs an f32 NHWC convolution in its fast
-library (YNNPACK) only if the convolution has no input ("base") dilation and neither its output nor its
-kernel is larger than its input; the others go through a generic loop that can be 20-50x slower. A
+outputs and the same gradients. They exist for XLA:CPU, whose fast convolution paths take only NHWC
+convolutions without input ("base") dilation (YNNPACK, XLA's default on jaxlib 0.10, also needs neither
+the output nor the kernel to be larger than the input; `gans.xla_flags` moves convolutions to XLA's other
+fast path, which is faster still on AVX-512); the others go through a generic loop that can be 20-50x
+slower. A
 strided transposed convolution *is* input-dilated, and so are the kernel gradient of `nn.ConvTranspose`
 and the input gradient of a strided `nn.Conv`. Here each of them is computed exactly by stride-1
 convolutions that qualify, one per output phase, and a depth-to-space interleave (`dilated_conv`).
