@@ -6,10 +6,11 @@ Prints one Markdown table row and writes the full JSON to ``--output`` (default
 ``runs/benchmark/<recipe>.json``). Measured quantities:
 
 * ``compile_s``: lowering + compiling the step (the persistent compilation cache is not used);
-* ``steps_per_s`` / ``images_per_s``: steady state, fed by the real input pipeline (median of ``rounds``
+* ``steps_per_s`` / ``images_per_s``: steady state, fed by the run's input pipeline (``feed``: the device
+  feed gathers rows inside the step, the host feed copies prefetched batches; median of ``rounds``
   timings alternated with the synthetic feed, since a shared machine's speed drifts);
-* ``synthetic_steps_per_s``: the same step fed one batch already on the devices; ``pipeline_overhead_pct``
-  = how much slower the real pipeline is (goal: <= 5 %);
+* ``synthetic_steps_per_s``: the step compiled for one fixed batch already on the devices;
+  ``pipeline_overhead_pct`` = how much slower the real pipeline is (goal: <= 5 %);
 * ``flops_per_step`` from XLA's cost analysis, ``achieved_flops`` = flops_per_step × steps/s, and
   ``peak_fraction`` = achieved / this machine's f32 matmul rate measured here (``matmul_flops``);
 * ``host_rss_mb`` at the start and end of the steady run (flat = no per-step copies of the dataset) and
@@ -66,18 +67,21 @@ def benchmark(config, *, steps: int, warmup: int, matmul_size: int, rounds: int 
     experiment = train.Experiment(config, workdir)
     batches = experiment.batches()
     try:
-      batch = next(batches)
-      step, compile_s, _ = experiment.compile_train_step(batch)
+      inputs = next(batches)
+      step, compile_s, _ = experiment.compile_train_step(inputs, batches.select)
       cost = step.cost_analysis()
       cost = cost[0] if isinstance(cost, (list, tuple)) else cost
       flops_per_step = float(cost.get('flops', 0.0)) if cost else 0.0
+      batch = jax.jit(batches.select)(inputs, experiment.state.step)  # The synthetic feed's batch.
+      synthetic_step, _, _ = experiment.compile_train_step(batch)
       state, _ = _timed_steps(step, experiment.state, lambda: next(batches), warmup)
+      state, _ = _timed_steps(synthetic_step, state, lambda: batch, warmup)
       rss_start = _rss_mb()
       rates, synthetic_rates = [], []
       for _ in range(rounds):  # Alternate the two feeds: this machine's speed drifts.
         state, rate = _timed_steps(step, state, lambda: next(batches), steps // rounds)
         rates.append(rate)
-        state, rate = _timed_steps(step, state, lambda: batch, steps // rounds)
+        state, rate = _timed_steps(synthetic_step, state, lambda: batch, steps // rounds)
         synthetic_rates.append(rate)
       rss_end = _rss_mb()
       rate, synthetic_rate = float(np.median(rates)), float(np.median(synthetic_rates))
@@ -94,6 +98,7 @@ def benchmark(config, *, steps: int, warmup: int, matmul_size: int, rounds: int 
     'device_kind': jax.devices()[0].device_kind,
     'xla_flags': os.environ.get('XLA_FLAGS', ''),
     'dtype': config.model.dtype,
+    'feed': experiment.feed,
     'batch_size': config.train.batch_size,
     'compile_s': compile_s,
     'steps_per_s': rate,

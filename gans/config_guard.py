@@ -54,6 +54,8 @@ def validate(config: ConfigDict) -> None:
   for name, value in positive.items():
     if value <= 0:
       raise ValueError(f'config.{name}={value} must be positive.')
+  if t.feed not in ('auto', 'device', 'host'):
+    raise ValueError(f'config.train.feed={t.feed!r}: use one of auto, device, host.')
   if t.eval_every < 0:
     raise ValueError(f'config.train.eval_every={t.eval_every} must be >= 0 (0 = only at the end).')
   for player, optim in config.optim.items():

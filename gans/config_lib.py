@@ -60,7 +60,8 @@ def base_config(method: str) -> ml_collections.ConfigDict:
     keep_checkpoints=3,
     sample_every=2_000,
     eval_every=0,  # 0 = only at the end of training.
-    prefetch=2,  # Batches placed on the devices ahead of the step.
+    feed='auto',  # device (split on every device, gathered in the step) | host (thread + copies) | auto.
+    prefetch=2,  # Host feed: batches placed on the devices ahead of the step.
     nonfinite='stop',  # Divergence guard: stop (halt, keep the last good checkpoint) | skip (drop bad updates).
   )
   c.eval = dict(

@@ -7,6 +7,7 @@ import os
 
 from conftest import write_idx_dataset
 import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import pytest
@@ -130,12 +131,12 @@ def test_unknown_source_is_named():
 # --- Batch iterator -----------------------------------------------------------------------------------
 
 
-def _iterator(num=40, batch=8, seed=0, start_step=0, stack=1):
+def _iterator(num=40, batch=8, seed=0, start_step=0, stack=1, feed=input_pipeline.BatchIterator):
   arrays = {
     'image': np.arange(num, dtype=np.uint8)[:, None, None, None],
     'label': np.arange(num, dtype=np.int32),
   }
-  return input_pipeline.BatchIterator(
+  return feed(
     arrays,
     global_batch_size=batch,
     seed=seed,
@@ -172,6 +173,29 @@ def test_stacked_batches_are_consecutive_batches():
   stacked = _take(_iterator(stack=3), 2)
   assert stacked[0].shape == (3, 8)
   assert np.array_equal(np.concatenate(stacked), np.stack(plain))
+
+
+@pytest.mark.parametrize('stack', [1, 3])
+def test_device_feed_gathers_the_host_feeds_batches(stack):
+  """Across epoch boundaries (5 batches per epoch), for a resumed start and for stacked steps."""
+  start_step, steps = 2, 7
+  host = _take(_iterator(start_step=start_step, stack=stack), steps)
+  device = _iterator(start_step=start_step, stack=stack, feed=input_pipeline.DeviceBatches)
+  select = jax.jit(device.select)
+  for step, expected in enumerate(host, start=start_step):
+    batch = select(next(device), jnp.int32(step))
+    assert np.array_equal(np.asarray(batch['label']), expected)
+    assert np.array_equal(np.asarray(batch['image'])[..., 0, 0, 0], expected)
+    sharding = parallel.batch_sharding(parallel.make_mesh(), stacked=stack > 1)
+    assert batch['image'].sharding.is_equivalent_to(sharding, batch['image'].ndim)
+
+
+def test_device_feed_copies_once_per_epoch():
+  device = _iterator(feed=input_pipeline.DeviceBatches)
+  inputs = [next(device) for _ in range(6)]  # Epoch 0 is steps 0-4.
+  assert all(x is inputs[0] for x in inputs[:5]) and inputs[5] is not inputs[0]
+  assert int(inputs[5]['first_epoch']) == 1
+  assert inputs[5]['arrays']['image'] is inputs[0]['arrays']['image']
 
 
 def test_hosts_read_disjoint_shares_of_the_global_batch():

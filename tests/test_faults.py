@@ -132,9 +132,13 @@ def test_damaged_checkpoint_falls_back_to_the_previous_one(idx_dir, tfds_dir, tm
     train.train_and_evaluate(tiny_config('gan', idx_dir, tfds_dir, steps=8, **SMALL_NETS), workdir)
 
 
+HOST_FEED = {'train.feed': 'host'}
+
+
 @pytest.fixture
 def nan_at_step(monkeypatch):
-  """Makes the batch of step ``k`` (1-based) contain a NaN pixel; images become float32 for every step."""
+  """Makes the batch of step ``k`` (1-based) contain a NaN pixel; images become float32 for every step.
+  Host feed only (``HOST_FEED``): the device feed's images stay uint8."""
 
   def inject(k):
     original = input_pipeline.BatchIterator._host_batch
@@ -155,7 +159,7 @@ def test_nan_batch_stops_and_keeps_the_last_good_checkpoint(
   nan_at_step, idx_dir, tfds_dir, tmp_path
 ):
   nan_at_step(5)
-  config = tiny_config('gan', idx_dir, tfds_dir, steps=10, **SMALL_NETS)
+  config = tiny_config('gan', idx_dir, tfds_dir, steps=10, **SMALL_NETS, **HOST_FEED)
   with pytest.raises(
     guard.DivergenceError, match='non-finite d_loss at step 5; the last good checkpoint is step 4'
   ):
@@ -167,7 +171,7 @@ def test_nan_batch_stops_and_keeps_the_last_good_checkpoint(
 def test_nan_batch_is_skipped_under_the_skip_policy(nan_at_step, idx_dir, tfds_dir, tmp_path):
   nan_at_step(3)
   config = tiny_config(
-    'gan', idx_dir, tfds_dir, steps=6, **SMALL_NETS, **{'train.nonfinite': 'skip'}
+    'gan', idx_dir, tfds_dir, steps=6, **SMALL_NETS, **HOST_FEED, **{'train.nonfinite': 'skip'}
   )
   results = train.train_and_evaluate(config, str(tmp_path))
   assert all(np.isfinite(v) for v in results.values())
@@ -199,6 +203,7 @@ def test_same_seed_gives_bit_identical_parameters(idx_dir, tfds_dir, tmp_path):
     ('method.ema_decay', 1.0, 'config.method.ema_decay=1.0 must be in'),
     ('train.eval_every', -1, 'config.train.eval_every=-1 must be >= 0'),
     ('train.nonfinite', 'ignore', "config.train.nonfinite='ignore': use one of stop, skip"),
+    ('train.feed', 'disk', "config.train.feed='disk': use one of auto, device, host"),
   ],
 )
 def test_config_guard_messages(idx_dir, tfds_dir, tmp_path, field, value, message):

@@ -9,6 +9,7 @@ import sys
 from conftest import REPO, load_params, tiny_config, tiny_overrides
 import jax
 import numpy as np
+import pytest
 
 from gans import train
 
@@ -36,16 +37,24 @@ train.train_and_evaluate(tiny_config("gan", {idx_dir!r}, {tfds_dir!r}, **{overri
 """
 
 
-def test_eight_devices_match_one(idx_dir, tfds_dir, tmp_path):
+FEEDS = [
+  'device',
+  'host',
+]  # gans.data.input_pipeline: both feeds shard the global batch the same way.
+
+
+@pytest.mark.parametrize('feed', FEEDS)
+def test_eight_devices_match_one(idx_dir, tfds_dir, tmp_path, feed):
   one, eight = str(tmp_path / 'one'), str(tmp_path / 'eight')
+  overrides = {**OVERRIDES, 'train.feed': feed}
   assert jax.device_count() == 1
-  train.train_and_evaluate(tiny_config('gan', idx_dir, tfds_dir, **OVERRIDES), one)
+  train.train_and_evaluate(tiny_config('gan', idx_dir, tfds_dir, **overrides), one)
   env = {**os.environ, 'XLA_FLAGS': '--xla_force_host_platform_device_count=8'}
   script = _RUN_ON_8_DEVICES.format(
     tests=os.path.join(REPO, 'tests'),
     idx_dir=idx_dir,
     tfds_dir=tfds_dir,
-    overrides=OVERRIDES,
+    overrides=overrides,
     workdir=eight,
   )
   subprocess.run([sys.executable, '-c', script], env=env, check=True, cwd=REPO)
@@ -60,8 +69,8 @@ def test_eight_devices_match_one(idx_dir, tfds_dir, tmp_path):
   assert max(moved) > 1e-3
 
 
-def _tiny_flags(idx_dir, tfds_dir, workdir):
-  flat = {f'--config.{key}': value for key, value in OVERRIDES.items()}
+def _tiny_flags(idx_dir, tfds_dir, workdir, feed):
+  flat = {f'--config.{key}': value for key, value in {**OVERRIDES, 'train.feed': feed}.items()}
   return [
     f'--config={REPO}/configs/gan.py',
     f'--workdir={workdir}',
@@ -70,7 +79,8 @@ def _tiny_flags(idx_dir, tfds_dir, workdir):
   ]
 
 
-def test_two_processes_match_one_process(idx_dir, tfds_dir, tmp_path):
+@pytest.mark.parametrize('feed', FEEDS)
+def test_two_processes_match_one_process(idx_dir, tfds_dir, tmp_path, feed):
   """2 processes × 2 devices (jax.distributed over 127.0.0.1, gloo) = 1 process × 4 devices."""
   one, two = str(tmp_path / 'one'), str(tmp_path / 'two')
   env = {
@@ -79,7 +89,7 @@ def test_two_processes_match_one_process(idx_dir, tfds_dir, tmp_path):
     'JAX_PLATFORMS': 'cpu',
   }
   subprocess.run(
-    [sys.executable, '-m', 'gans.main', *_tiny_flags(idx_dir, tfds_dir, one)],
+    [sys.executable, '-m', 'gans.main', *_tiny_flags(idx_dir, tfds_dir, one, feed)],
     env=env,
     check=True,
     cwd=REPO,
@@ -87,7 +97,7 @@ def test_two_processes_match_one_process(idx_dir, tfds_dir, tmp_path):
     timeout=600,
   )
   result = subprocess.run(
-    ['bash', 'launch/multiprocess_cpu.sh', '2', '2', *_tiny_flags(idx_dir, tfds_dir, two)],
+    ['bash', 'launch/multiprocess_cpu.sh', '2', '2', *_tiny_flags(idx_dir, tfds_dir, two, feed)],
     cwd=REPO,
     capture_output=True,
     text=True,

@@ -1,15 +1,21 @@
-"""Deterministic, resumable, host-sharded and prefetched batches from an in-memory split.
+"""Deterministic, resumable, data-parallel batches from an in-memory split, fed two ways.
 
 Batch number ``b`` (counting from the start of training) is a pure function of ``(seed, b)``:
 
     epoch    = b // batches_per_epoch          (the last incomplete batch of an epoch is dropped)
     order    = permutation_{seed, epoch}(N)
     global   = order[(b % batches_per_epoch)·B : ... + B]
-    this host takes global[process_index·B/P : (process_index + 1)·B/P]
+    device d of the mesh gets global[d·B/D : (d + 1)·B/D]
 
-so a run resumed at step ``s`` sees exactly the batches an uninterrupted run would have seen, and each host
-reads only its rows. A background thread gathers the rows (one vectorised take per array, no per-example
-Python) and places them on the devices ``prefetch`` steps ahead of the training loop.
+so a run resumed at step ``s`` sees exactly the batches an uninterrupted run would have seen. Step ``s``
+consumes batches ``s·k ... s·k + k - 1`` (``k = stack``, the batches a method uses per step).
+
+* ``BatchIterator`` (host feed): a background thread gathers each host's rows (one vectorised take per
+  array, no per-example Python) and copies them to the devices ``prefetch`` steps ahead of the loop; each
+  host reads only its share, global[p·B/P : (p + 1)·B/P].
+* ``DeviceBatches`` (device feed): the split is copied to every device once; the jitted step gathers its
+  own rows there from the epoch's order, so a step costs no host work and no host-to-device copy (the
+  order, [N] int32, is copied once per epoch). Same batches as the host feed, bit for bit.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import threading
 from typing import Iterator
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from gans import parallel
@@ -35,9 +42,8 @@ def host_rows(global_rows: np.ndarray, process_index: int, process_count: int) -
   return global_rows[process_index * local : (process_index + 1) * local]
 
 
-class BatchIterator(Iterator[dict]):
-  """Yields ``{'image': uint8 [B, H, W, C], 'label': int32 [B]}`` global ``jax.Array`` batches sharded
-  over the mesh; with ``stack=k`` > 1 each item holds ``k`` consecutive batches as ``[k, B, ...]``."""
+class _Schedule:
+  """Which rows each batch number holds (module docstring); shared by both feeds."""
 
   def __init__(
     self,
@@ -45,30 +51,23 @@ class BatchIterator(Iterator[dict]):
     *,
     global_batch_size: int,
     seed: int,
-    mesh,
-    start_step: int = 0,
-    stack: int = 1,
-    prefetch: int = 2,
+    start_step: int,
+    stack: int,
   ):
-    self._arrays = arrays
-    self._num_examples = len(next(iter(arrays.values())))
-    self._global_batch_size = global_batch_size
     parallel.local_batch_size(global_batch_size)  # Checks divisibility.
-    self._batches_per_epoch = self._num_examples // global_batch_size
+    num_examples = len(next(iter(arrays.values())))
+    self._arrays = arrays
+    self._num_examples = num_examples
+    self._global_batch_size = global_batch_size
+    self._batches_per_epoch = num_examples // global_batch_size
     if self._batches_per_epoch == 0:
       raise ValueError(
-        f'config.train.batch_size={global_batch_size} exceeds the dataset size '
-        f'{self._num_examples}.'
+        f'config.train.batch_size={global_batch_size} exceeds the dataset size {num_examples}.'
       )
     self._seed = seed
-    self._stack = stack
-    self._sharding = parallel.batch_sharding(mesh, stacked=stack > 1)
     self._step = start_step
+    self._stack = stack
     self._epoch_order = (-1, None)
-    self._queue: queue.Queue = queue.Queue(maxsize=prefetch)
-    self._stop = threading.Event()
-    self._thread = threading.Thread(target=self._produce, daemon=True)
-    self._thread.start()
 
   @property
   def batches_per_epoch(self) -> int:
@@ -83,6 +82,38 @@ class BatchIterator(Iterator[dict]):
       self._epoch_order = (epoch, order)
     start = position * self._global_batch_size
     return order[start : start + self._global_batch_size]
+
+
+class BatchIterator(_Schedule, Iterator[dict]):
+  """Host feed: yields ``{'image': uint8 [B, H, W, C], 'label': int32 [B]}`` global ``jax.Array`` batches
+  sharded over the mesh; with ``stack=k`` > 1 each item holds ``k`` consecutive batches as
+  ``[k, B, ...]``."""
+
+  def __init__(
+    self,
+    arrays: dict[str, np.ndarray],
+    *,
+    global_batch_size: int,
+    seed: int,
+    mesh,
+    start_step: int = 0,
+    stack: int = 1,
+    prefetch: int = 2,
+  ):
+    super().__init__(
+      arrays, global_batch_size=global_batch_size, seed=seed, start_step=start_step, stack=stack
+    )
+    self._sharding = parallel.batch_sharding(mesh, stacked=stack > 1)
+    self._queue: queue.Queue = queue.Queue(maxsize=prefetch)
+    self._stop = threading.Event()
+    self._thread = threading.Thread(target=self._produce, daemon=True)
+    self._thread.start()
+
+  @staticmethod
+  def select(inputs: dict, step) -> dict:
+    """The step's batch from what ``next`` yielded: that is the batch already."""
+    del step
+    return inputs
 
   def _host_batch(self, step: int) -> dict[str, np.ndarray]:
     rows = np.stack(
@@ -125,3 +156,71 @@ class BatchIterator(Iterator[dict]):
   def close(self):
     self._stop.set()
     self._thread.join(timeout=5)
+
+
+class DeviceBatches(_Schedule, Iterator[dict]):
+  """Device feed: the split lives on every device and each step gathers its batch there.
+
+  ``next`` yields the step's inputs, ``{'arrays': name -> [N, ...] replicated, 'orders': int32 [2, N]
+  replicated (the orders of epochs e and e + 1), 'first_epoch': int32 e}``; a new one is made only when a
+  step's first batch enters a new epoch (a step of ``stack`` batches spans at most two epochs).
+  ``select(inputs, state.step)``, traced inside the jitted step, returns the batch the host feed would have
+  given: ``{'image': [B, ...], 'label': [B]}`` (``[k, B, ...]`` when ``stack=k`` > 1) split over the mesh.
+  """
+
+  def __init__(
+    self,
+    arrays: dict[str, np.ndarray],
+    *,
+    global_batch_size: int,
+    seed: int,
+    mesh,
+    start_step: int = 0,
+    stack: int = 1,
+  ):
+    super().__init__(
+      arrays, global_batch_size=global_batch_size, seed=seed, start_step=start_step, stack=stack
+    )
+    self._replicated = parallel.replicated(mesh)
+    self._rows_sharding = parallel.batch_sharding(mesh, stacked=stack > 1)
+    self._device_arrays = {name: self._replicate(array) for name, array in arrays.items()}
+    self._inputs = (-1, None)
+
+  def _replicate(self, array: np.ndarray) -> jax.Array:
+    """A copy of ``array`` on every device of every process (each process holds the whole array)."""
+    return jax.make_array_from_callback(array.shape, self._replicated, lambda index: array[index])
+
+  def __next__(self) -> dict:
+    epoch = self._step * self._stack // self._batches_per_epoch
+    self._step += 1
+    if self._inputs[0] != epoch:
+      orders = np.stack(
+        [epoch_order(self._num_examples, self._seed, e) for e in (epoch, epoch + 1)]
+      )
+      self._inputs = (
+        epoch,
+        {
+          'arrays': self._device_arrays,
+          'orders': self._replicate(orders.astype(np.int32)),
+          'first_epoch': self._replicate(np.int32(epoch)),
+        },
+      )
+    return self._inputs[1]
+
+  def select(self, inputs: dict, step: jax.Array) -> dict:
+    """The batches of step ``step`` (an int32 scalar, traced) gathered on the devices."""
+    batch_numbers = step * self._stack + jnp.arange(self._stack)
+    epochs = batch_numbers // self._batches_per_epoch - inputs['first_epoch']
+    starts = batch_numbers % self._batches_per_epoch * self._global_batch_size
+    rows = jax.vmap(
+      lambda epoch, start: jax.lax.dynamic_slice(
+        inputs['orders'][epoch], (start,), (self._global_batch_size,)
+      )
+    )(epochs, starts)
+    rows = jax.lax.with_sharding_constraint(
+      rows if self._stack > 1 else rows[0], self._rows_sharding
+    )
+    return {name: jnp.take(array, rows, axis=0) for name, array in inputs['arrays'].items()}
+
+  def close(self):
+    """Nothing runs in the background."""
