@@ -43,7 +43,8 @@ def host_rows(global_rows: np.ndarray, process_index: int, process_count: int) -
 
 
 class _Schedule:
-  """Which rows each batch number holds (module docstring); shared by both feeds."""
+  """Which rows each batch number holds (module docstring), and how a batch is split over ``mesh``;
+  shared by both feeds. ``arrays``: name -> [N, ...] host arrays; step ``start_step`` comes first."""
 
   def __init__(
     self,
@@ -51,8 +52,9 @@ class _Schedule:
     *,
     global_batch_size: int,
     seed: int,
-    start_step: int,
-    stack: int,
+    mesh,
+    start_step: int = 0,
+    stack: int = 1,
   ):
     parallel.local_batch_size(global_batch_size)  # Checks divisibility.
     num_examples = len(next(iter(arrays.values())))
@@ -65,6 +67,8 @@ class _Schedule:
         f'config.train.batch_size={global_batch_size} exceeds the dataset size {num_examples}.'
       )
     self._seed = seed
+    self._mesh = mesh
+    self._batch_sharding = parallel.batch_sharding(mesh, stacked=stack > 1)
     self._step = start_step
     self._stack = stack
     self._epoch_order = (-1, None)
@@ -89,21 +93,8 @@ class BatchIterator(_Schedule, Iterator[dict]):
   sharded over the mesh; with ``stack=k`` > 1 each item holds ``k`` consecutive batches as
   ``[k, B, ...]``."""
 
-  def __init__(
-    self,
-    arrays: dict[str, np.ndarray],
-    *,
-    global_batch_size: int,
-    seed: int,
-    mesh,
-    start_step: int = 0,
-    stack: int = 1,
-    prefetch: int = 2,
-  ):
-    super().__init__(
-      arrays, global_batch_size=global_batch_size, seed=seed, start_step=start_step, stack=stack
-    )
-    self._sharding = parallel.batch_sharding(mesh, stacked=stack > 1)
+  def __init__(self, arrays: dict[str, np.ndarray], *, prefetch: int = 2, **schedule):
+    super().__init__(arrays, **schedule)
     self._queue: queue.Queue = queue.Queue(maxsize=prefetch)
     self._stop = threading.Event()
     self._thread = threading.Thread(target=self._produce, daemon=True)
@@ -133,7 +124,7 @@ class BatchIterator(_Schedule, Iterator[dict]):
     try:
       while not self._stop.is_set():
         batch = jax.tree.map(
-          lambda x: jax.make_array_from_process_local_data(self._sharding, x),
+          lambda x: jax.make_array_from_process_local_data(self._batch_sharding, x),
           self._host_batch(step),
         )
         while not self._stop.is_set():
@@ -168,21 +159,9 @@ class DeviceBatches(_Schedule, Iterator[dict]):
   given: ``{'image': [B, ...], 'label': [B]}`` (``[k, B, ...]`` when ``stack=k`` > 1) split over the mesh.
   """
 
-  def __init__(
-    self,
-    arrays: dict[str, np.ndarray],
-    *,
-    global_batch_size: int,
-    seed: int,
-    mesh,
-    start_step: int = 0,
-    stack: int = 1,
-  ):
-    super().__init__(
-      arrays, global_batch_size=global_batch_size, seed=seed, start_step=start_step, stack=stack
-    )
-    self._replicated = parallel.replicated(mesh)
-    self._rows_sharding = parallel.batch_sharding(mesh, stacked=stack > 1)
+  def __init__(self, arrays: dict[str, np.ndarray], **schedule):
+    super().__init__(arrays, **schedule)
+    self._replicated = parallel.replicated(self._mesh)
     self._device_arrays = {name: self._replicate(array) for name, array in arrays.items()}
     self._inputs = (-1, None)
 
@@ -218,7 +197,7 @@ class DeviceBatches(_Schedule, Iterator[dict]):
       )
     )(epochs, starts)
     rows = jax.lax.with_sharding_constraint(
-      rows if self._stack > 1 else rows[0], self._rows_sharding
+      rows if self._stack > 1 else rows[0], self._batch_sharding
     )
     return {name: jnp.take(array, rows, axis=0) for name, array in inputs['arrays'].items()}
 
