@@ -29,7 +29,7 @@ TINY_NETS = {
     '--config.model.discriminator_kwargs.q_hidden=8',
   ],
   'began': [
-    '--config.model.generator_kwargs.filters=4',
+    '--config.model.generator_kwargs.base_features=4',
     '--config.model.discriminator_kwargs.filters=4',
   ],
 }

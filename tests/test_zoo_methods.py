@@ -20,7 +20,7 @@ TINY_MODELS = {
     generator_kwargs=dict(hidden=32), discriminator_kwargs=dict(hidden=32, q_hidden=8)
   ),
   'began': dict(
-    generator_kwargs=dict(filters=4, blocks=2),
+    generator_kwargs=dict(base_features=4),
     discriminator_kwargs=dict(hidden=8, filters=4, blocks=2),
   ),
   **{
