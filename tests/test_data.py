@@ -131,13 +131,17 @@ def test_unknown_source_is_named():
 # --- Batch iterator -----------------------------------------------------------------------------------
 
 
-def _iterator(num=40, batch=8, seed=0, start_step=0, stack=1, feed=input_pipeline.BatchIterator):
-  arrays = {
-    'image': np.arange(num, dtype=np.uint8)[:, None, None, None],
+def _arrays(num):
+  """Example i: label i and a [2, 2, 1] uint8 image of bytes 4i .. 4i + 3 (one 32-bit word a row)."""
+  return {
+    'image': np.arange(4 * num, dtype=np.uint8).reshape(num, 2, 2, 1),
     'label': np.arange(num, dtype=np.int32),
   }
+
+
+def _iterator(num=40, batch=8, seed=0, start_step=0, stack=1, feed=input_pipeline.BatchIterator):
   return feed(
-    arrays,
+    _arrays(num),
     global_batch_size=batch,
     seed=seed,
     mesh=parallel.make_mesh(),
@@ -185,7 +189,7 @@ def test_device_feed_gathers_the_host_feeds_batches(stack):
   for step, expected in enumerate(host, start=start_step):
     batch = select(next(device), jnp.int32(step))
     assert np.array_equal(np.asarray(batch['label']), expected)
-    assert np.array_equal(np.asarray(batch['image'])[..., 0, 0, 0], expected)
+    assert np.array_equal(np.asarray(batch['image']), _arrays(40)['image'][expected])
     sharding = parallel.batch_sharding(parallel.make_mesh(), stacked=stack > 1)
     assert batch['image'].sharding.is_equivalent_to(sharding, batch['image'].ndim)
 

@@ -157,12 +157,19 @@ class DeviceBatches(_Schedule, Iterator[dict]):
   step's first batch enters a new epoch (a step of ``stack`` batches spans at most two epochs).
   ``select(inputs, state.step)``, traced inside the jitted step, returns the batch the host feed would have
   given: ``{'image': [B, ...], 'label': [B]}`` (``[k, B, ...]`` when ``stack=k`` > 1) split over the mesh.
+
+  Rows of fewer-than-4-byte elements (uint8 images) are kept as 32-bit words, [N, row bytes / 4] uint32,
+  and unpacked after the gather: XLA:CPU gathers element by element, so this gathers 4× fewer elements
+  (a 128 × 28 × 28 batch: ~20 instead of ~64 µs here).
   """
 
   def __init__(self, arrays: dict[str, np.ndarray], **schedule):
     super().__init__(arrays, **schedule)
     self._replicated = parallel.replicated(self._mesh)
-    self._device_arrays = {name: self._replicate(array) for name, array in arrays.items()}
+    self._rows = {name: (array.shape[1:], array.dtype) for name, array in arrays.items()}
+    self._device_arrays = {
+      name: self._replicate(_as_words(array)) for name, array in arrays.items()
+    }
     self._inputs = (-1, None)
 
   def _replicate(self, array: np.ndarray) -> jax.Array:
@@ -193,13 +200,33 @@ class DeviceBatches(_Schedule, Iterator[dict]):
     starts = batch_numbers % self._batches_per_epoch * self._global_batch_size
     rows = jax.vmap(
       lambda epoch, start: jax.lax.dynamic_slice(
-        inputs['orders'][epoch], (start,), (self._global_batch_size,)
-      )
+        inputs['orders'], (epoch, start), (1, self._global_batch_size)
+      )[0]
     )(epochs, starts)
     rows = jax.lax.with_sharding_constraint(
       rows if self._stack > 1 else rows[0], self._batch_sharding
     )
-    return {name: jnp.take(array, rows, axis=0) for name, array in inputs['arrays'].items()}
+    return {
+      name: _from_words(jnp.take(array, rows, axis=0), *self._rows[name])
+      for name, array in inputs['arrays'].items()
+    }
 
   def close(self):
     """Nothing runs in the background."""
+
+
+def _as_words(array: np.ndarray) -> np.ndarray:
+  """[N, ...] with elements under 4 bytes and rows of a multiple of 4 bytes -> [N, row bytes / 4] uint32
+  (the same bytes); other arrays unchanged."""
+  row_bytes = array[0].nbytes if len(array) else 0
+  if array.dtype.itemsize >= 4 or row_bytes % 4:
+    return array
+  return np.ascontiguousarray(array).reshape(len(array), -1).view(np.uint32)
+
+
+def _from_words(gathered: jax.Array, row_shape: tuple, dtype: np.dtype) -> jax.Array:
+  """Inverse of ``_as_words`` on gathered rows [..., W] (traced): -> [..., *row_shape] of ``dtype``."""
+  if gathered.dtype == dtype:
+    return gathered
+  unpacked = jax.lax.bitcast_convert_type(gathered, dtype)  # [..., W, 4 / itemsize]
+  return unpacked.reshape(*gathered.shape[:-1], *row_shape)
