@@ -7,10 +7,11 @@ Prints one Markdown table row and writes the full JSON to ``--output`` (default
 
 * ``compile_s``: lowering + compiling the step (the persistent compilation cache is not used);
 * ``steps_per_s`` / ``images_per_s``: steady state, fed by the run's input pipeline (``feed``: the device
-  feed gathers rows inside the step, the host feed copies prefetched batches; median of ``rounds``
-  timings alternated with the synthetic feed, since a shared machine's speed drifts);
+  feed gathers rows inside the step, the host feed copies prefetched batches); the median of ``rounds``
+  timings of ``steps / rounds`` steps, each followed by a timing of the synthetic feed;
 * ``synthetic_steps_per_s``: the step compiled for one fixed batch already on the devices;
-  ``pipeline_overhead_pct`` = how much slower the real pipeline is (goal: <= 5 %);
+  ``pipeline_overhead_pct`` = how much slower the real pipeline is (goal: <= 5 %), the median over rounds
+  of synthetic / real - 1: pairing each round with the next cancels most of a shared machine's drift;
 * ``flops_per_step`` from XLA's cost analysis, ``achieved_flops`` = flops_per_step × steps/s, and
   ``peak_fraction`` = achieved / this machine's f32 matmul rate measured here (``matmul_flops``);
 * ``host_rss_mb`` at the start and end of the steady run (flat = no per-step copies of the dataset) and
@@ -85,6 +86,7 @@ def benchmark(config, *, steps: int, warmup: int, matmul_size: int, rounds: int 
         synthetic_rates.append(rate)
       rss_end = _rss_mb()
       rate, synthetic_rate = float(np.median(rates)), float(np.median(synthetic_rates))
+      overhead = float(np.median(np.asarray(synthetic_rates) / np.asarray(rates))) - 1.0
     finally:
       batches.close()
       experiment.checkpointer.close()
@@ -104,7 +106,8 @@ def benchmark(config, *, steps: int, warmup: int, matmul_size: int, rounds: int 
     'steps_per_s': rate,
     'images_per_s': rate * images_per_step,
     'synthetic_steps_per_s': synthetic_rate,
-    'pipeline_overhead_pct': 100.0 * (synthetic_rate / rate - 1.0),
+    'pipeline_overhead_pct': 100.0 * overhead,
+    'rounds': rounds,
     'flops_per_step': flops_per_step,
     'achieved_flops': flops_per_step * rate,
     'matmul_flops': peak,
@@ -131,7 +134,11 @@ def main(argv):
   config_path = config_flags.get_config_filename(FLAGS['config'])
   name = os.path.splitext(os.path.basename(config_path))[0]
   results = benchmark(
-    FLAGS.config, steps=FLAGS.steps, warmup=FLAGS.warmup, matmul_size=FLAGS.matmul_size
+    FLAGS.config,
+    steps=FLAGS.steps,
+    warmup=FLAGS.warmup,
+    matmul_size=FLAGS.matmul_size,
+    rounds=FLAGS.rounds,
   )
   output = FLAGS.output or os.path.join('runs', 'benchmark', f'{name}.json')
   os.makedirs(os.path.dirname(output) or '.', exist_ok=True)
@@ -153,6 +160,7 @@ def define_flags():
   )
   flags.DEFINE_integer('steps', 100, 'Steady-state steps to time (each of the two feeds).')
   flags.DEFINE_integer('warmup', 5, 'Steps run before timing.')
+  flags.DEFINE_integer('rounds', 3, 'Alternations of the two feeds the steps are split into.')
   flags.DEFINE_integer('matmul_size', 2048, 'Side of the square f32 matmul that measures the peak.')
   flags.DEFINE_string('output', None, 'JSON path (default runs/benchmark/<recipe>.json).')
   flags.mark_flags_as_required(['config'])

@@ -10,10 +10,13 @@ from gans import benchmark, benchmark_layers
 
 def test_benchmark_reports_every_quantity(idx_dir, tfds_dir):
   config = tiny_config('gan', idx_dir, tfds_dir)
-  results = benchmark.benchmark(config, steps=3, warmup=1, matmul_size=64)
+  results = benchmark.benchmark(config, steps=3, warmup=1, matmul_size=64, rounds=1)
   assert (
     results['compile_s'] > 0 and results['steps_per_s'] > 0 and results['synthetic_steps_per_s'] > 0
   )
+  assert results['feed'] == 'device'  # The tiny split is far under train.DEVICE_FEED_MAX_BYTES.
+  overhead = 100 * (results['synthetic_steps_per_s'] / results['steps_per_s'] - 1)
+  assert abs(results['pipeline_overhead_pct'] - overhead) < 1e-9
   assert results['images_per_s'] == results['steps_per_s'] * 16
   assert results['flops_per_step'] > 1e6  # The MLP GAN step is a few MFLOP at batch 16.
   assert results['matmul_flops'] > 1e6 and results['peak_fraction'] > 0
