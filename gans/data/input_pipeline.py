@@ -15,7 +15,8 @@ consumes batches ``s·k ... s·k + k - 1`` (``k = stack``, the batches a method 
   host reads only its share, global[p·B/P : (p + 1)·B/P].
 * ``DeviceBatches`` (device feed): the split is copied to every device once; the jitted step gathers its
   own rows there from the epoch's order, so a step costs no host work and no host-to-device copy (the
-  order, [N] int32, is copied once per epoch). Same batches as the host feed, bit for bit.
+  orders of the current and next epochs, [2, N] int32, are copied once per epoch). Same batches as the host
+  feed, bit for bit.
 """
 
 from __future__ import annotations
