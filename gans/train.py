@@ -96,12 +96,15 @@ class Experiment:
 
   @property
   def feed(self) -> str:
-    """``config.train.feed`` resolved: 'device' or 'host' ('auto': device when the split is small)."""
+    """``config.train.feed`` resolved: 'device' or 'host' ('auto': device when the split is small and an
+    epoch holds at least one step's batches)."""
     feed = self.config.train.feed
     if feed != 'auto':
       return feed
     split_bytes = self.train_split.images.nbytes + self.train_split.labels.nbytes
-    return 'device' if split_bytes <= DEVICE_FEED_MAX_BYTES else 'host'
+    batches_per_epoch = len(self.train_split.images) // self.config.train.batch_size
+    small = split_bytes <= DEVICE_FEED_MAX_BYTES
+    return 'device' if small and self.method.batches_per_step <= batches_per_epoch else 'host'
 
   def batches(self, start_step: int = 0):
     """The step inputs from ``start_step`` on: an ``input_pipeline.DeviceBatches`` or ``BatchIterator``

@@ -194,6 +194,13 @@ def test_device_feed_gathers_the_host_feeds_batches(stack):
     assert batch['image'].sharding.is_equivalent_to(sharding, batch['image'].ndim)
 
 
+def test_device_feed_refuses_steps_longer_than_an_epoch():
+  with pytest.raises(
+    ValueError, match='a step uses 6 and an epoch has 5: use --config.train.feed=host'
+  ):
+    _iterator(stack=6, feed=input_pipeline.DeviceBatches)
+
+
 def test_device_feed_copies_once_per_epoch():
   device = _iterator(feed=input_pipeline.DeviceBatches)
   inputs = [next(device) for _ in range(6)]  # Epoch 0 is steps 0-4.

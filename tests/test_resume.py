@@ -50,3 +50,17 @@ def test_the_two_feeds_train_the_same_parameters(idx_dir, tfds_dir, tmp_path):
   a, b = load_params(tmp_path / 'device', 10), load_params(tmp_path / 'switched', 10)
   leaves = jax.tree.leaves(jax.tree.map(lambda x, y: np.array_equal(x, y), a, b))
   assert leaves and all(leaves)
+
+
+def test_auto_feed_is_the_host_feed_when_a_step_outlasts_an_epoch(idx_dir, tfds_dir, tmp_path):
+  """256 examples in batches of 64: 4 batches an epoch, so 5 critic batches a step need the host feed."""
+  feeds = {
+    n_critic: train.Experiment(
+      tiny_config(
+        'gan', idx_dir, tfds_dir, **{'method.n_critic': n_critic, 'train.batch_size': 64}
+      ),
+      str(tmp_path / str(n_critic)),
+    ).feed
+    for n_critic in (4, 5)
+  }
+  assert feeds == {4: 'device', 5: 'host'}

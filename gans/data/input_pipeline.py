@@ -166,6 +166,12 @@ class DeviceBatches(_Schedule, Iterator[dict]):
 
   def __init__(self, arrays: dict[str, np.ndarray], **schedule):
     super().__init__(arrays, **schedule)
+    if self._stack > self._batches_per_epoch:
+      raise ValueError(
+        f'the device feed takes a step of at most one epoch of batches, but a step uses {self._stack} '
+        f'and an epoch has {self._batches_per_epoch}: use --config.train.feed=host or a smaller '
+        'config.train.batch_size.'
+      )
     self._replicated = parallel.replicated(self._mesh)
     self._rows = {name: (array.shape[1:], array.dtype) for name, array in arrays.items()}
     self._device_arrays = {
