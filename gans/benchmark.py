@@ -12,7 +12,8 @@ Prints one Markdown table row and writes the full JSON to ``--output`` (default
 * ``synthetic_steps_per_s``: the step compiled for one fixed batch already on the devices;
   ``pipeline_overhead_pct`` = how much slower the real pipeline is (goal: <= 5 %), the median over rounds
   of synthetic / real - 1: pairing each round with the next cancels most of a shared machine's drift;
-* ``flops_per_step`` from XLA's cost analysis, ``achieved_flops`` = flops_per_step × steps/s, and
+* ``onednn_convolutions``: whether convolutions ran in oneDNN's kernels (``gans.nets.onednn``);
+* ``flops_per_step`` from XLA's cost analysis (``step_flops``), ``achieved_flops`` = flops_per_step × steps/s, and
   ``peak_fraction`` = achieved / this machine's f32 matmul rate measured here (``matmul_flops``);
 * ``host_rss_mb`` at the start and end of the steady run (flat = no per-step copies of the dataset) and
   ``device_peak_mb`` where the backend reports memory statistics (GPU/TPU).
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import time
 
@@ -33,6 +35,7 @@ import numpy as np
 import psutil
 
 from gans import train, xla_flags
+from gans.nets import onednn
 
 FLAGS = flags.FLAGS
 
@@ -47,6 +50,44 @@ def matmul_flops(n: int, repeats: int = 10) -> float:
     x = matmul(x / n)
   x.block_until_ready()
   return 2 * n**3 * repeats / (time.perf_counter() - start)
+
+
+def step_flops(compiled) -> float:
+  """FLOPs of a compiled step: XLA's cost analysis, which counts a custom call as -1 FLOP, with each oneDNN
+  convolution (gans.nets.onednn) counted as XLA counts a convolution: 2 FLOPs per product of an input
+  element (not padding) with a kernel tap."""
+  cost = compiled.cost_analysis()
+  cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+  flops = float(cost.get('flops', 0.0)) if cost else 0.0
+  hlo = compiled.as_text()
+  shapes = {name: [int(n) for n in dims.split(',')] for name, dims in _DEFINITION.findall(hlo)}
+  for output, x, kernel, config in _ONEDNN_CONVOLUTION.findall(hlo):
+    window = json.loads(config)['onednn_conv_config']['window']
+    batch, c_in, c_out = shapes[x][0], shapes[x][3], shapes[kernel][3]
+    products = batch * c_in * c_out
+    for axis in range(2):
+      products *= _valid_taps(
+        shapes[x][1 + axis],
+        [int(n) for n in output.split(',')][1 + axis],
+        *(int(window[key][axis]) for key in ('size', 'strides', 'window_dilations', 'pad_left')),
+      )
+    flops += 1 + 2 * products
+  return flops
+
+
+_DEFINITION = re.compile(r'%([\w.\-]+) = \w+\[([\d,]+)\]')
+_ONEDNN_CONVOLUTION = re.compile(
+  r'= \w+\[([\d,]+)\]\S* custom-call\(%([\w.\-]+), %([\w.\-]+)\), '
+  r'custom_call_target="__onednn\$convolution".*?backend_config=(\{.*\})$',
+  re.MULTILINE,
+)
+
+
+def _valid_taps(size: int, outputs: int, taps: int, stride: int, dilation: int, pad: int) -> int:
+  """Pairs (output o, tap t) of one spatial axis whose input o·stride + t·dilation - pad is in range."""
+  return sum(
+    0 <= o * stride + t * dilation - pad < size for o in range(outputs) for t in range(taps)
+  )
 
 
 def _rss_mb() -> float:
@@ -70,9 +111,7 @@ def benchmark(config, *, steps: int, warmup: int, matmul_size: int, rounds: int 
     try:
       inputs = next(batches)
       step, compile_s, _ = experiment.compile_train_step(inputs, batches.select)
-      cost = step.cost_analysis()
-      cost = cost[0] if isinstance(cost, (list, tuple)) else cost
-      flops_per_step = float(cost.get('flops', 0.0)) if cost else 0.0
+      flops_per_step = step_flops(step)
       batch = jax.jit(batches.select)(inputs, experiment.state.step)  # The synthetic feed's batch.
       synthetic_step, _, _ = experiment.compile_train_step(batch)
       state, _ = _timed_steps(step, experiment.state, lambda: next(batches), warmup)
@@ -99,6 +138,7 @@ def benchmark(config, *, steps: int, warmup: int, matmul_size: int, rounds: int 
     'devices': jax.device_count(),
     'device_kind': jax.devices()[0].device_kind,
     'xla_flags': os.environ.get('XLA_FLAGS', ''),
+    'onednn_convolutions': onednn.enabled(),
     'dtype': config.model.dtype,
     'feed': experiment.feed,
     'batch_size': config.train.batch_size,

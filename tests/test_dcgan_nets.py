@@ -194,7 +194,7 @@ def flax_convolutions(monkeypatch):
 def _generator_and_critic_grads(z):
   """Outputs and gradients of a generator -> discriminator chain, in training mode."""
   generator, discriminator = dcgan.generator(28), dcgan.discriminator(28)
-  g_vars, d_vars = _init(generator, z), _init(discriminator, jnp.zeros((BATCH, 28, 28, 1)))
+  g_vars, d_vars = _init(generator, z), _init(discriminator, jnp.zeros((z.shape[0], 28, 28, 1)))
 
   def loss(g_params, d_params):
     images, _ = generator.apply(
@@ -209,7 +209,9 @@ def _generator_and_critic_grads(z):
 
 
 def test_nets_equal_the_same_nets_built_on_flax_convolutions(request):
-  z = jax.random.normal(jax.random.key(1), (BATCH, 100))
+  # A batch of 16: at 4, BatchNorm's statistics make these gradients ill-conditioned in float32 (flax's
+  # own nets are 1 % off their float64 values there), and float rounding, not the nets, would decide.
+  z = jax.random.normal(jax.random.key(1), (16, 100))
   got = _generator_and_critic_grads(z)
   request.getfixturevalue('flax_convolutions')
   want = _generator_and_critic_grads(z)

@@ -1,4 +1,5 @@
-"""gans.nets.layers.Conv/ConvTranspose are flax.linen.Conv/ConvTranspose, computed without input dilation."""
+"""gans.nets.layers.Conv/ConvTranspose are flax.linen.Conv/ConvTranspose, computed without input dilation,
+by oneDNN's convolution kernel (gans.nets.onednn) or by XLA's."""
 
 import re
 
@@ -8,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gans.nets import layers
+from gans.nets import layers, onednn
 
 # (kernel, strides, padding, input [H, W, C_in], features): odd and even kernels, kernels smaller than,
 # equal to and larger than the stride, asymmetric strides and kernels, odd and even sizes. ConvTranspose
@@ -36,6 +37,16 @@ CASES = [
 BATCH = 2
 
 
+@pytest.fixture(params=['onednn', 'xla'])
+def conv_path(request, monkeypatch):
+  """Each way `layers.conv` computes a convolution on CPU. test_onednn checks that oneDNN's is on here."""
+  if request.param == 'xla':
+    monkeypatch.setattr(onednn, 'enabled', lambda: False)
+  elif not onednn.enabled():
+    pytest.skip('oneDNN convolutions are unavailable with this jaxlib (test_onednn says why)')
+  return request.param
+
+
 def _values_and_grads(module, params, x, cotangent):
   """y = module(x) and the gradients of <y, cotangent> w.r.t. the params and x."""
   loss = lambda p, x: jnp.sum(module.apply(p, x) * cotangent)
@@ -57,12 +68,14 @@ def _assert_same_as_flax(ours, theirs, input_shape):
     np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-4)
 
 
+@pytest.mark.usefixtures('conv_path')
 @pytest.mark.parametrize('kernel_size, strides, padding, input_shape, features', CASES)
 def test_conv_transpose_equals_flax(kernel_size, strides, padding, input_shape, features):
   kwargs = dict(features=features, kernel_size=kernel_size, strides=strides, padding=padding)
   _assert_same_as_flax(layers.ConvTranspose(**kwargs), nn.ConvTranspose(**kwargs), input_shape)
 
 
+@pytest.mark.usefixtures('conv_path')
 @pytest.mark.parametrize('kernel_size, strides, padding, input_shape, features', CASES)
 def test_conv_equals_flax(kernel_size, strides, padding, input_shape, features):
   kwargs = dict(features=features, kernel_size=kernel_size, strides=strides, padding=padding)
@@ -81,32 +94,52 @@ def test_params_are_laid_out_and_initialised_as_flax(ours, theirs):
   assert 'bias' not in ours(**kwargs, use_bias=False).init(jax.random.key(0), x)['params']
 
 
+def _critic(conv):
+  return nn.Sequential([conv(8, (5, 5), 2), nn.tanh, conv(4, (3, 3), 2), lambda h: jnp.sum(h**3)])
+
+
+_PENALTY_INPUT = jnp.asarray(np.random.default_rng(0).standard_normal((2, 8, 8, 3)), jnp.float32)
+
+
+def _penalty(net):
+  """|d net(x) / dx|^2 as a function of the params (WGAN-GP's and R1's penalties differentiate this)."""
+  return lambda p: jnp.sum(jax.grad(net.apply, argnums=1)(p, _PENALTY_INPUT) ** 2)
+
+
+@pytest.mark.usefixtures('conv_path')
 def test_gradient_penalty_equals_flax():
   """Reverse-over-reverse through the custom input gradient: d/dparams |d D(x) / dx|^2 (WGAN-GP, R1)."""
-
-  def critic(conv):
-    return nn.Sequential([conv(8, (5, 5), 2), nn.tanh, conv(4, (3, 3), 2), lambda h: jnp.sum(h**3)])
-
-  x = jnp.asarray(np.random.default_rng(0).standard_normal((2, 8, 8, 3)), jnp.float32)
-  params = critic(nn.Conv).init(jax.random.key(0), x)
-
-  def penalty_grad(net):
-    penalty = lambda p: jnp.sum(jax.grad(net.apply, argnums=1)(p, x) ** 2)
-    return jax.jit(jax.grad(penalty))(params)
-
+  params = _critic(nn.Conv).init(jax.random.key(0), _PENALTY_INPUT)
   for g, w in zip(
-    jax.tree.leaves(penalty_grad(critic(layers.Conv))),
-    jax.tree.leaves(penalty_grad(critic(nn.Conv))),
+    jax.tree.leaves(jax.jit(jax.grad(_penalty(_critic(layers.Conv))))(params)),
+    jax.tree.leaves(jax.jit(jax.grad(_penalty(_critic(nn.Conv))))(params)),
   ):
     np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4)
-  # The second-order pass, too, has only NHWC x HWIO convolutions without input dilation (JAX's own
-  # transposition rules, which layers.conv replaces at every order, lay some out as [f, 0, 1, b]).
-  net = critic(layers.Conv)
-  penalty = lambda p: jnp.sum(jax.grad(net.apply, argnums=1)(p, x) ** 2)
-  lowered = jax.jit(jax.grad(penalty)).lower(params).as_text()
+
+
+def _lowered_gradient_penalty():
+  params = _critic(nn.Conv).init(jax.random.key(0), _PENALTY_INPUT)
+  return jax.jit(jax.grad(_penalty(_critic(layers.Conv)))).lower(params).as_text()
+
+
+def test_second_order_convolutions_stay_on_xla_fast_path(monkeypatch):
+  """XLA's path: the second-order pass, too, has only NHWC x HWIO convolutions without input dilation
+  (JAX's own transposition rules, which layers.conv replaces at every order, lay some out as
+  [f, 0, 1, b])."""
+  monkeypatch.setattr(onednn, 'enabled', lambda: False)
+  lowered = _lowered_gradient_penalty()
   assert set(re.findall(r'lhs_dilate = \[([^\]]*)\]', lowered)) == {'1, 1'}
   layouts = set(re.findall(r'dim_numbers = (\[[^\]]*\]x\[[^\]]*\]->\[[^\]]*\])', lowered))
   assert layouts == {'[b, 0, 1, f]x[0, 1, i, o]->[b, 0, 1, f]'}
+
+
+def test_every_order_of_convolution_runs_in_onednn():
+  """oneDNN's path: forward, both gradients and the second-order pass are all its custom calls."""
+  if not onednn.enabled():
+    pytest.skip('oneDNN convolutions are unavailable with this jaxlib (test_onednn says why)')
+  lowered = _lowered_gradient_penalty()
+  assert 'stablehlo.convolution' not in lowered
+  assert lowered.count('__onednn$convolution') >= 6
 
 
 @pytest.mark.parametrize(
@@ -134,8 +167,9 @@ def _lhs_dilations(module, x):
 @pytest.mark.parametrize(
   'ours, theirs', [(layers.Conv, nn.Conv), (layers.ConvTranspose, nn.ConvTranspose)]
 )
-def test_no_input_dilated_convolution_in_forward_or_backward(ours, theirs):
+def test_no_input_dilated_convolution_in_forward_or_backward(ours, theirs, monkeypatch):
   """What makes them fast on XLA:CPU: every convolution runs without input (base) dilation."""
+  monkeypatch.setattr(onednn, 'enabled', lambda: False)
   x = jnp.ones((2, 8, 8, 16))
   assert '2, 2' in _lhs_dilations(theirs(16, (5, 5), 2), x)  # the slow path exists in flax's
   assert set(_lhs_dilations(ours(16, (5, 5), 2), x)) == {'1, 1'}

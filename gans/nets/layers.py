@@ -12,7 +12,8 @@ and the input gradient of a strided `nn.Conv`. Here each of them is computed exa
 convolutions that qualify, one per output phase, and a depth-to-space interleave (`dilated_conv`).
 Every convolution, the phases included, goes through `conv`, whose gradients are again such
 convolutions written out in NHWC/HWIO, so derivatives of any order (WGAN-GP's and R1's penalties
-differentiate a gradient) stay on the fast path.
+differentiate a gradient) stay on the fast path. On one CPU device, each of these convolutions runs in
+oneDNN's kernel (`gans.nets.onednn`, faster again) where jaxlib's XLA verifiably supports it.
 docs/performance.md has the measurements.
 """
 
@@ -25,6 +26,8 @@ import flax.linen as nn
 import jax
 from jax import lax
 import jax.numpy as jnp
+
+from gans.nets import onednn
 
 Padding = str | Sequence[tuple[int, int]]
 
@@ -172,8 +175,9 @@ def conv(
 ) -> jax.Array:
   """`lax.conv_general_dilated(x, kernel, strides, pads)` on NHWC/HWIO, with gradients that XLA:CPU runs fast.
 
-  Both gradients are written out as convolutions that qualify for YNNPACK rather than left to JAX's
-  rules (and XLA's rewriting of their layouts, which does not always happen). With g = d loss / d y of
+  Both gradients are written out as NHWC x HWIO convolutions without input dilation (XLA's fast paths
+  and oneDNN take them) rather than left to JAX's rules (and XLA's rewriting of their layouts, which
+  does not always happen). With g = d loss / d y of
   shape [B, L_h, L_w, C_out], per axis:
 
   - input: dx[i] = sum_t g_s[i + t - (k - 1 - p)] w[k - 1 - t], the input-dilated correlation of g with the
@@ -183,7 +187,17 @@ def conv(
 
   Reverse mode only: `jax.jvp` through it is not defined.
   """
-  return lax.conv_general_dilated(x, kernel, strides, pads, dimension_numbers=_NHWC)
+  return _convolution(x, kernel, strides, pads)
+
+
+def _convolution(x, kernel, strides, pads, rhs_dilation=(1, 1)):
+  """The NHWC x HWIO convolution without input dilation that every one here comes down to: oneDNN's
+  kernel on XLA:CPU where `onednn.usable` (float32 on one CPU device), XLA's otherwise."""
+  if onednn.usable(x, kernel, pads):
+    return onednn.conv(x, kernel, strides, pads, rhs_dilation)
+  return lax.conv_general_dilated(
+    x, kernel, strides, pads, rhs_dilation=rhs_dilation, dimension_numbers=_NHWC
+  )
 
 
 def _conv_fwd(x, kernel, strides, pads):
@@ -200,13 +214,8 @@ def _conv_bwd(strides, pads, residuals, g):
     for k, s, (p, _), n, m in zip((kh, kw), strides, pads, x.shape[1:3], g.shape[1:3])
   ]
   flipped = jnp.flip(kernel, (0, 1)).swapaxes(2, 3)
-  kernel_grad = lax.conv_general_dilated(
-    x.transpose(3, 1, 2, 0),
-    g.transpose(1, 2, 0, 3),
-    (1, 1),
-    pads,
-    rhs_dilation=strides,
-    dimension_numbers=_NHWC,
+  kernel_grad = _convolution(
+    x.transpose(3, 1, 2, 0), g.transpose(1, 2, 0, 3), (1, 1), pads, rhs_dilation=strides
   )  # [C_in, >= kh, >= kw, C_out]: the rows and columns past the kernel's read no output.
   return dilated_conv(g, flipped, strides, input_pads), kernel_grad[:, :kh, :kw].transpose(
     1, 2, 0, 3
