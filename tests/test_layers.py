@@ -39,11 +39,14 @@ BATCH = 2
 
 @pytest.fixture(params=['onednn', 'xla'])
 def conv_path(request, monkeypatch):
-  """Each way `layers.conv` computes a convolution on CPU. test_onednn checks that oneDNN's is on here."""
+  """Each way `layers.conv` computes a convolution on CPU: all in XLA, or all (even the tiny ones) in
+  oneDNN. test_onednn checks that oneDNN's is on here."""
   if request.param == 'xla':
     monkeypatch.setattr(onednn, 'enabled', lambda: False)
   elif not onednn.enabled():
     pytest.skip('oneDNN convolutions are unavailable with this jaxlib (test_onednn says why)')
+  else:
+    monkeypatch.setattr(onednn, 'MIN_OUTPUT_POSITIONS', 1)
   return request.param
 
 
@@ -133,10 +136,11 @@ def test_second_order_convolutions_stay_on_xla_fast_path(monkeypatch):
   assert layouts == {'[b, 0, 1, f]x[0, 1, i, o]->[b, 0, 1, f]'}
 
 
-def test_every_order_of_convolution_runs_in_onednn():
+def test_every_order_of_convolution_runs_in_onednn(monkeypatch):
   """oneDNN's path: forward, both gradients and the second-order pass are all its custom calls."""
   if not onednn.enabled():
     pytest.skip('oneDNN convolutions are unavailable with this jaxlib (test_onednn says why)')
+  monkeypatch.setattr(onednn, 'MIN_OUTPUT_POSITIONS', 1)  # These 8 x 8 images have tiny outputs.
   lowered = _lowered_gradient_penalty()
   assert 'stablehlo.convolution' not in lowered
   assert lowered.count('__onednn$convolution') >= 6

@@ -93,12 +93,16 @@ def test_gradients_and_vmap_equal_lax():
   )
 
 
-def test_usable_only_for_float32_and_non_negative_pads(monkeypatch):
+def test_usable_only_for_float32_non_negative_pads_and_not_tiny_outputs(monkeypatch):
   monkeypatch.setattr(onednn, 'enabled', lambda: True)
   x, kernel = _arrays((1, 4, 4, 2), (3, 3, 2, 2))
-  assert onednn.usable(x, kernel, ((1, 1), (1, 1)))
-  assert not onednn.usable(x, kernel, ((-1, 1), (1, 1)))
-  assert not onednn.usable(x.astype(jnp.bfloat16), kernel.astype(jnp.bfloat16), ((1, 1), (1, 1)))
+  same = ((1, 1), (1, 1))
+  assert onednn.usable(x, kernel, (1, 1), same)  # 4 x 4 = MIN_OUTPUT_POSITIONS outputs.
+  assert not onednn.usable(x, kernel, (2, 1), same)  # 2 x 4.
+  assert not onednn.usable(x, kernel, (1, 1), ((0, 0), (0, 0)))  # 2 x 2.
+  assert not onednn.usable(x, kernel, (1, 1), same, rhs_dilation=(2, 2))  # 2 x 2.
+  assert not onednn.usable(x, kernel, (1, 1), ((-1, 3), (1, 1)))
+  assert not onednn.usable(x.astype(jnp.bfloat16), kernel.astype(jnp.bfloat16), (1, 1), same)
 
 
 @pytest.mark.usefixtures('fresh_decision')

@@ -192,8 +192,9 @@ def conv(
 
 def _convolution(x, kernel, strides, pads, rhs_dilation=(1, 1)):
   """The NHWC x HWIO convolution without input dilation that every one here comes down to: oneDNN's
-  kernel on XLA:CPU where `onednn.usable` (float32 on one CPU device), XLA's otherwise."""
-  if onednn.usable(x, kernel, pads):
+  kernel on XLA:CPU where `onednn.usable` (float32 on one CPU device, outputs that are not tiny), XLA's
+  otherwise."""
+  if onednn.usable(x, kernel, strides, pads, rhs_dilation):
     return onednn.conv(x, kernel, strides, pads, rhs_dilation)
   return lax.conv_general_dilated(
     x, kernel, strides, pads, rhs_dilation=rhs_dilation, dimension_numbers=_NHWC
