@@ -5,7 +5,8 @@ direct convolution, the kernels PyTorch runs on CPU), but the jaxlib wheels lack
 lets XLA rewrite convolutions into it (``--xla_cpu_experimental_onednn_custom_call`` changes nothing), so
 XLA runs every convolution as an image-patch expansion feeding a matrix product. ``conv`` emits that
 custom call itself for a float32 NHWC x HWIO convolution: the 28x28 DCGAN train step went from 187 to
-165 ms (docs/performance.md). Values match ``lax.conv_general_dilated`` up to float rounding.
+159-163 ms (docs/performance.md). Values match ``lax.conv_general_dilated`` up to float rounding.
+``usable`` leaves outputs of fewer than ``MIN_OUTPUT_POSITIONS`` positions to XLA, which is faster there.
 
 The custom call and its configuration are internal to XLA, so ``enabled()`` uses it only where it was
 verified, and otherwise leaves every convolution to XLA:
