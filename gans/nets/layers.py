@@ -31,8 +31,6 @@ from gans.nets import onednn
 
 Padding = str | Sequence[tuple[int, int]]
 
-_NHWC = ('NHWC', 'HWIO', 'NHWC')
-
 
 def _pairs(value: int | Sequence[int]) -> tuple[int, int]:
   return (value, value) if isinstance(value, int) else tuple(value)
@@ -187,18 +185,7 @@ def conv(
 
   Reverse mode only: `jax.jvp` through it is not defined.
   """
-  return _convolution(x, kernel, strides, pads)
-
-
-def _convolution(x, kernel, strides, pads, rhs_dilation=(1, 1)):
-  """The NHWC x HWIO convolution without input dilation that every one here comes down to: oneDNN's
-  kernel on XLA:CPU where `onednn.usable` (float32 on one CPU device, outputs that are not tiny), XLA's
-  otherwise."""
-  if onednn.usable(x, kernel, strides, pads, rhs_dilation):
-    return onednn.conv(x, kernel, strides, pads, rhs_dilation)
-  return lax.conv_general_dilated(
-    x, kernel, strides, pads, rhs_dilation=rhs_dilation, dimension_numbers=_NHWC
-  )
+  return onednn.convolution(x, kernel, strides, pads)
 
 
 def _conv_fwd(x, kernel, strides, pads):
@@ -215,7 +202,7 @@ def _conv_bwd(strides, pads, residuals, g):
     for k, s, (p, _), n, m in zip((kh, kw), strides, pads, x.shape[1:3], g.shape[1:3])
   ]
   flipped = jnp.flip(kernel, (0, 1)).swapaxes(2, 3)
-  kernel_grad = _convolution(
+  kernel_grad = onednn.convolution(
     x.transpose(3, 1, 2, 0), g.transpose(1, 2, 0, 3), (1, 1), pads, rhs_dilation=strides
   )  # [C_in, >= kh, >= kw, C_out]: the rows and columns past the kernel's read no output.
   return dilated_conv(g, flipped, strides, input_pads), kernel_grad[:, :kh, :kw].transpose(

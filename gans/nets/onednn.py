@@ -56,11 +56,13 @@ def _apply(x, kernel, *, strides, pads, rhs_dilation):
   return _conv_p.bind(x, kernel, strides=strides, pads=pads, rhs_dilation=rhs_dilation)
 
 
+def _output_shape(x, kernel, **params) -> tuple[int, ...]:
+  return jax.eval_shape(functools.partial(_lax_conv, **params), x, kernel).shape
+
+
 _conv_p.def_impl(_apply)
 _conv_p.def_abstract_eval(
-  lambda x, kernel, **params: jax.core.ShapedArray(
-    jax.eval_shape(functools.partial(_lax_conv, **params), x, kernel).shape, x.dtype
-  )
+  lambda x, kernel, **params: jax.core.ShapedArray(_output_shape(x, kernel, **params), x.dtype)
 )
 
 
@@ -143,6 +145,21 @@ def conv(
   )
 
 
+def convolution(
+  x: jax.Array,
+  kernel: jax.Array,
+  strides: Sequence[int],
+  pads: Sequence[tuple[int, int]],
+  rhs_dilation: Sequence[int] = (1, 1),
+) -> jax.Array:
+  """The same convolution as ``conv``, by oneDNN where ``usable`` (float32 on one CPU device, outputs that
+  are not tiny) and by XLA's ``lax.conv_general_dilated`` otherwise. ``gans.nets.layers`` computes every
+  convolution with it."""
+  if usable(x, kernel, strides, pads, rhs_dilation):
+    return conv(x, kernel, strides, pads, rhs_dilation)
+  return _lax_conv(x, kernel, strides=strides, pads=pads, rhs_dilation=rhs_dilation)
+
+
 # XLA's convolution is faster on outputs of fewer positions (per image): the kernel gradients of small
 # kernels, e.g. 1.1-2.3 ms against oneDNN's 2.0-2.9 ms for the 2x2 to 3x3 phase kernels of the 28x28
 # DCGAN's 7x7 -> 14x14 transposed convolution at batch 128; from 5x5 on, oneDNN's is faster.
@@ -164,12 +181,10 @@ def usable(
     or any(p < 0 for pair in pads for p in pair)
   ):
     return False
-  positions = 1
-  for size, k, s, (low, high), d in zip(
-    x.shape[1:3], kernel.shape[:2], strides, pads, rhs_dilation
-  ):
-    positions *= max((size + low + high - (k - 1) * d - 1) // s + 1, 0)
-  return positions >= MIN_OUTPUT_POSITIONS and enabled()
+  _, height, width, _ = _output_shape(
+    x, kernel, strides=tuple(strides), pads=tuple(pads), rhs_dilation=tuple(rhs_dilation)
+  )
+  return height * width >= MIN_OUTPUT_POSITIONS and enabled()
 
 
 @functools.cache
