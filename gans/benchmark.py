@@ -12,7 +12,8 @@ Prints one Markdown table row and writes the full JSON to ``--output`` (default
 * ``synthetic_steps_per_s``: the step compiled for one fixed batch already on the devices;
   ``pipeline_overhead_pct`` = how much slower the real pipeline is (goal: <= 5 %), the median over rounds
   of synthetic / real - 1: pairing each round with the next cancels most of a shared machine's drift;
-* ``onednn_convolutions``: whether convolutions ran in oneDNN's kernels (``gans.nets.onednn``);
+* ``conv_backend``: the implementation of the nets' convolutions (``gans.conv.backend()``), and
+  ``onednn_convolutions``: whether they ran in oneDNN's kernels (``gans.conv.onednn``, 'cpu_fast' only);
 * ``flops_per_step`` from XLA's cost analysis (``step_flops``), ``achieved_flops`` = flops_per_step × steps/s, and
   ``peak_fraction`` = achieved / this machine's f32 matmul rate measured here (``matmul_flops``);
 * ``host_rss_mb`` at the start and end of the steady run (flat = no per-step copies of the dataset) and
@@ -34,8 +35,8 @@ from ml_collections import config_flags
 import numpy as np
 import psutil
 
-from gans import train, xla_flags
-from gans.nets import onednn
+from gans import conv, train, xla_flags
+from gans.conv import onednn
 
 FLAGS = flags.FLAGS
 
@@ -54,7 +55,7 @@ def matmul_flops(n: int, repeats: int = 10) -> float:
 
 def step_flops(compiled) -> float:
   """FLOPs of a compiled step: XLA's cost analysis, which counts a custom call as -1 FLOP, with each oneDNN
-  convolution (gans.nets.onednn) counted as XLA counts a convolution: 2 FLOPs per product of an input
+  convolution (gans.conv.onednn) counted as XLA counts a convolution: 2 FLOPs per product of an input
   element (not padding) with a kernel tap."""
   cost = compiled.cost_analysis()
   cost = cost[0] if isinstance(cost, (list, tuple)) else cost
@@ -138,7 +139,8 @@ def benchmark(config, *, steps: int, warmup: int, matmul_size: int, rounds: int 
     'devices': jax.device_count(),
     'device_kind': jax.devices()[0].device_kind,
     'xla_flags': os.environ.get('XLA_FLAGS', ''),
-    'onednn_convolutions': onednn.enabled(),
+    'conv_backend': conv.backend(),
+    'onednn_convolutions': conv.backend() == 'cpu_fast' and onednn.enabled(),
     'dtype': config.model.dtype,
     'feed': experiment.feed,
     'batch_size': config.train.batch_size,

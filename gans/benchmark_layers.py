@@ -6,8 +6,9 @@ r"""Speed of the 28x28 DCGAN's convolutions: the project's layers against flax's
 For each convolution of ``configs/dcgan.py`` (the shapes of ``gans.nets.dcgan`` at batch B) it times, as
 the median of ``repeats`` calls of a jitted function, the forward pass and the backward pass (the
 gradients with respect to the kernel and the input, given a random output cotangent), for
-``gans.nets.layers`` and for ``flax.linen``, and prints a Markdown table. The two share parameters and
-are tested equal (tests/test_layers.py), so only their speed differs.
+``gans.nets.layers`` (by ``gans.conv``'s backend, named in the first line printed) and for
+``flax.linen``, and prints a Markdown table. The two share parameters and are tested equal
+(tests/test_layers.py), so only their speed differs.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import flax.linen as nn
 import jax
 import numpy as np
 
-from gans import xla_flags
+from gans import conv, xla_flags
 from gans.nets import layers
 
 FLAGS = flags.FLAGS
@@ -67,7 +68,10 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
   added = xla_flags.set_defaults()  # Before JAX starts a backend, as gans.main does.
-  print(f'batch {FLAGS.batch}, {jax.devices()[0].device_kind}, XLA flags added: {added or "none"}')
+  print(
+    f'batch {FLAGS.batch}, {jax.devices()[0].device_kind}, XLA flags added: {added or "none"}, '
+    f'gans.conv backend: {conv.backend()}'
+  )
   print('| convolution | gans fwd ms | gans bwd ms | flax fwd ms | flax bwd ms | bwd speed-up |')
   print('|---|---|---|---|---|---|')
   for name, kind, input_shape, features, stride in DCGAN_28_CONVOLUTIONS:

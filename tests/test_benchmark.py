@@ -9,8 +9,8 @@ import jax
 from jax import lax
 import jax.numpy as jnp
 
-from gans import benchmark, benchmark_layers
-from gans.nets import onednn
+from gans import benchmark, benchmark_layers, conv
+from gans.conv import onednn
 
 
 def test_benchmark_reports_every_quantity(idx_dir, tfds_dir):
@@ -26,7 +26,8 @@ def test_benchmark_reports_every_quantity(idx_dir, tfds_dir):
   assert results['flops_per_step'] > 1e6  # The MLP GAN step is a few MFLOP at batch 16.
   assert results['matmul_flops'] > 1e6 and results['peak_fraction'] > 0
   assert results['devices'] == jax.device_count() and len(results['host_rss_mb']) == 2
-  assert results['onednn_convolutions'] == onednn.enabled()
+  assert results['conv_backend'] == conv.backend()
+  assert results['onednn_convolutions'] == (conv.backend() == 'cpu_fast' and onednn.enabled())
   row = benchmark.markdown_row('gan', results)
   assert row.startswith('| gan | cpu ×1 | float32 | 16 |') and row.count('|') == 13
 

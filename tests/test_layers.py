@@ -1,5 +1,6 @@
-"""gans.nets.layers.Conv/ConvTranspose are flax.linen.Conv/ConvTranspose, computed without input dilation,
-by oneDNN's convolution kernel (gans.nets.onednn) or by XLA's."""
+"""gans.nets.layers.Conv/ConvTranspose are flax.linen.Conv/ConvTranspose; by the 'cpu_fast' backend
+(gans.conv.cpu), on every platform here, they compute without input dilation, by oneDNN's convolution
+kernel (gans.conv.onednn) or by XLA's. tests/test_conv_backend.py checks the 'xla' backend."""
 
 import re
 
@@ -9,7 +10,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gans.nets import layers, onednn
+from gans import conv
+from gans.conv import onednn
+from gans.nets import layers
 
 # (kernel, strides, padding, input [H, W, C_in], features): odd and even kernels, kernels smaller than,
 # equal to and larger than the stride, asymmetric strides and kernels, odd and even sizes. ConvTranspose
@@ -37,10 +40,16 @@ CASES = [
 BATCH = 2
 
 
+@pytest.fixture(autouse=True)
+def cpu_fast(monkeypatch):
+  """The layers' convolutions by gans.conv.cpu, whatever the platform."""
+  monkeypatch.setattr(conv, 'backend', lambda: 'cpu_fast')
+
+
 @pytest.fixture(params=['onednn', 'xla'])
 def conv_path(request, monkeypatch):
-  """Each way `layers.conv` computes a convolution on CPU: all in XLA, or all (even the tiny ones) in
-  oneDNN. test_onednn checks that oneDNN's is on here."""
+  """Each way `gans.conv.cpu.conv` computes a convolution on CPU: all in XLA, or all (even the tiny
+  ones) in oneDNN. test_onednn checks that oneDNN's is on here."""
   if request.param == 'xla':
     monkeypatch.setattr(onednn, 'enabled', lambda: False)
   elif not onednn.enabled():
@@ -127,7 +136,7 @@ def _lowered_gradient_penalty():
 
 def test_second_order_convolutions_stay_on_xla_fast_path(monkeypatch):
   """XLA's path: the second-order pass, too, has only NHWC x HWIO convolutions without input dilation
-  (JAX's own transposition rules, which layers.conv replaces at every order, lay some out as
+  (JAX's own transposition rules, which gans.conv.cpu.conv replaces at every order, lay some out as
   [f, 0, 1, b])."""
   monkeypatch.setattr(onednn, 'enabled', lambda: False)
   lowered = _lowered_gradient_penalty()

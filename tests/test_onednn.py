@@ -1,4 +1,4 @@
-"""gans.nets.onednn: XLA:CPU's oneDNN convolution equals lax.conv_general_dilated, and is used only where
+"""gans.conv.onednn: XLA:CPU's oneDNN convolution equals lax.conv_general_dilated, and is used only where
 it was verified."""
 
 import jax
@@ -8,7 +8,7 @@ import jaxlib
 import numpy as np
 import pytest
 
-from gans.nets import onednn
+from gans.conv import onednn
 
 # (input [B, H, W, C_in], kernel [kh, kw, C_in, C_out], strides, pads, rhs dilation): the shapes the
 # layers produce (phases, kernel gradients with a dilated "kernel"), asymmetric everything, 1x1.
@@ -77,7 +77,7 @@ def test_eager_call_equals_jitted():
 
 
 def test_gradients_and_vmap_equal_lax():
-  """Its derivatives (reached only at second order through layers.conv) and batches are XLA's."""
+  """Its derivatives (reached only at second order through gans.conv.cpu.conv) and batches are XLA's."""
   x_shape, kernel_shape, strides, pads, rhs_dilation = CASES[4]
   x, kernel = _arrays(x_shape, kernel_shape)
   ours = lambda x, k: jnp.sum(jnp.sin(onednn.conv(x, k, strides, pads, rhs_dilation)))

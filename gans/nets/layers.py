@@ -1,216 +1,28 @@
 """Shared layers.
 
-`Conv` and `ConvTranspose` are drop-in replacements for `flax.linen.Conv` and `flax.linen.ConvTranspose`
-on NHWC images: the same parameters (`kernel` [kh, kw, C_in, features], `bias` [features]) give the same
-outputs and the same gradients. They exist for XLA:CPU, whose fast convolution paths take only NHWC
-convolutions without input ("base") dilation (YNNPACK, XLA's default on jaxlib 0.10, also needs neither
-the output nor the kernel to be larger than the input; `gans.xla_flags` moves convolutions to XLA's other
-fast path, which is faster still on AVX-512); the others go through a generic loop that can be 20-50x
-slower. A
-strided transposed convolution *is* input-dilated, and so are the kernel gradient of `nn.ConvTranspose`
-and the input gradient of a strided `nn.Conv`. Here each of them is computed exactly by stride-1
-convolutions that qualify, one per output phase, and a depth-to-space interleave (`dilated_conv`).
-Every convolution, the phases included, goes through `conv`, whose gradients are again such
-convolutions written out in NHWC/HWIO, so derivatives of any order (WGAN-GP's and R1's penalties
-differentiate a gradient) stay on the fast path. On one CPU device, each of these convolutions runs in
-oneDNN's kernel (`gans.nets.onednn`, faster again) where jaxlib's XLA verifiably supports it.
-docs/performance.md has the measurements.
+`Conv` and `ConvTranspose` are drop-in replacements for `flax.linen.Conv` and
+`flax.linen.ConvTranspose` on NHWC images: the same parameters (`kernel` [kh, kw, C_in / G,
+features], `bias` [features]) give the same outputs and the same gradients. They compute their
+convolution by `gans.conv.convolution`, so that each platform gets the implementation that is fast
+there: XLA's own convolution on GPU and TPU, and on CPU exact rewrites of the input-dilated
+convolutions (a strided transposed convolution, the input gradient of a strided convolution) that
+XLA:CPU would run in a generic loop (`gans.conv.cpu`). docs/performance.md has the measurements.
 """
 
 from collections.abc import Sequence
-import functools
-import math
-from typing import NamedTuple
 
 import flax.linen as nn
 import jax
 from jax import lax
 import jax.numpy as jnp
 
-from gans.nets import onednn
+from gans import conv
 
 Padding = str | Sequence[tuple[int, int]]
 
 
 def _pairs(value: int | Sequence[int]) -> tuple[int, int]:
   return (value, value) if isinstance(value, int) else tuple(value)
-
-
-def dilated_conv(
-  x: jax.Array, kernel: jax.Array, strides: Sequence[int], pads: Sequence[tuple[int, int]]
-) -> jax.Array:
-  """`lax.conv_general_dilated(x, kernel, (1, 1), pads, lhs_dilation=strides)`, without input dilation.
-
-  Per spatial axis, with kernel size k, stride s, pads (p, p') and input length n, the input-dilated
-  correlation is
-
-      y[o] = sum_t x_s[o + t - p] w[t],   o in [0, L),   L = s (n - 1) + 1 + p + p' - k + 1,
-
-  where x_s[s i] = x[i] and x_s is zero between those samples. Split the outputs into s phases,
-  o = s q + r with r in [0, s): tap t reads a sample only if o + t - p = s i, i.e. t = t_r + s j with
-  t_r = (p - r) mod s, and then i = q + d_r + j with d_r = (r + t_r - p) / s. So
-
-      y[s q + r] = sum_{j < J_r} x[q + d_r + j] w[t_r + s j],   J_r = ceil((k - t_r) / s),
-
-  a stride-1 correlation of x with the taps w[t_r::s] of that phase, and the s_h * s_w phase outputs,
-  interleaved (depth-to-space), are y. No product with the zeros of x_s is computed when each phase has
-  its own convolution; with 'SAME' padding (L = s n) each of them maps n inputs to n outputs. XLA:CPU
-  runs a convolution in its fast library (YNNPACK) only if neither its output nor its kernel is larger
-  than its input, and the gradients of such a convolution keep that property, so all of them run there.
-  Narrow outputs (s_h s_w C_out < 128) instead stack all phases as the channels of one convolution over
-  a shared window of max J_r taps (measured faster: a convolution with few output channels is memory
-  bound), at the cost of the zero taps that pad the shorter phases.
-
-  Args:
-    x: [B, H, W, C_in].
-    kernel: [kh, kw, C_in, C_out].
-    strides: (sh, sw), the input dilation.
-    pads: ((p_h, p'_h), (p_w, p'_w)), padding of the dilated input.
-
-  Returns:
-    [B, L_h, L_w, C_out].
-  """
-  (phases_h, length_h), (phases_w, length_w) = (
-    _phases(k, s, pad, n) for k, s, pad, n in zip(kernel.shape[:2], strides, pads, x.shape[1:3])
-  )
-  # A kernel smaller than the stride leaves phases without taps: they get a zero tap.
-  kernel = jnp.pad(
-    kernel, [(0, max(s - k, 0)) for k, s in zip(kernel.shape[:2], strides)] + [(0, 0)] * 2
-  )
-  if math.prod(strides) * kernel.shape[-1] < _MAX_STACKED_FEATURES:
-    groups = [(phases_h, phases_w)]
-  else:
-    groups = [([ph], [pw]) for ph in phases_h for pw in phases_w]
-  outputs = {}
-  for group_h, group_w in groups:
-    outputs.update(_phase_outputs(x, kernel, strides, group_h, group_w))
-  # Interleave the phases (later phases may have one output less: pad them to the first's).
-  q_h, q_w = phases_h[0].outputs, phases_w[0].outputs
-  rows = [
-    jnp.stack(
-      [
-        jnp.pad(outputs[ph, pw], [(0, 0), (0, q_h - ph.outputs), (0, q_w - pw.outputs), (0, 0)])
-        for pw in phases_w
-      ],
-      axis=3,
-    )
-    for ph in phases_h
-  ]
-  y = jnp.stack(rows, axis=2)  # [B, Q_h, s_h, Q_w, s_w, C_out]
-  return y.reshape(x.shape[0], q_h * len(phases_h), q_w * len(phases_w), -1)[
-    :, :length_h, :length_w
-  ]
-
-
-_MAX_STACKED_FEATURES = 128
-
-
-class _Phase(NamedTuple):
-  """Outputs s q + r, q < outputs, of one axis: y[s q + r] = sum_{j < taps} x[q + offset + j] w[tap + s j]."""
-
-  tap: int
-  offset: int
-  taps: int
-  outputs: int
-
-
-def _phases(k: int, s: int, pads: tuple[int, int], n: int) -> tuple[list[_Phase], int]:
-  """The s phases r = 0 .. s - 1 of one axis of `dilated_conv`, and its output length L."""
-  p, p_end = pads
-  length = s * (n - 1) + 1 + p + p_end - k + 1
-  phases = []
-  for r in range(s):
-    tap = (p - r) % s
-    taps = max(-(-(k - tap) // s), 1)
-    phases.append(_Phase(tap, (r + tap - p) // s, taps, -(-(length - r) // s)))
-  return phases, length
-
-
-def _shared_window(group: list[_Phase], n: int):
-  """One axis of the convolution of a group of phases: (window start, taps, pads of x, pads of the conv).
-
-  Output c of the convolution reads x[c + start : c + start + taps]; phase r's output q is its output
-  q + offset_r - start. x is padded (or cropped) to the number of outputs, so that the convolution's own
-  non-negative pads sum to taps - 1 (with 'SAME' padding and one phase per group, x is used as is).
-  """
-  start = min(phase.offset for phase in group)
-  taps = max(phase.taps for phase in group)
-  outputs = max(phase.offset + phase.outputs for phase in group) - start
-  low, high = -start, start + outputs + taps - 1 - n
-  conv_low = min(max(low, 0), taps - 1)
-  conv_high = min(max(high, 0), taps - 1 - conv_low)
-  return start, taps, (low - conv_low, high - conv_high, 0), (conv_low, conv_high)
-
-
-def _phase_outputs(x, kernel, strides, group_h, group_w):
-  """{(phase_h, phase_w): [B, Q_h, Q_w, C_out]} for the phases group_h x group_w, by one convolution."""
-  (start_h, taps_h, x_pads_h, conv_pads_h), (start_w, taps_w, x_pads_w, conv_pads_w) = (
-    _shared_window(group, n) for group, n in ((group_h, x.shape[1]), (group_w, x.shape[2]))
-  )
-  phase_kernels = [
-    jnp.pad(
-      kernel[ph.tap :: strides[0], pw.tap :: strides[1]],
-      [(0, taps_h - ph.taps), (0, taps_w - pw.taps), (0, 0), (0, 0)],
-    )
-    for ph in group_h
-    for pw in group_w
-  ]
-  x = lax.pad(x, jnp.zeros((), x.dtype), [(0, 0, 0), x_pads_h, x_pads_w, (0, 0, 0)])
-  y = conv(x, jnp.concatenate(phase_kernels, axis=-1), (1, 1), (conv_pads_h, conv_pads_w))
-  y = y.reshape(*y.shape[:3], len(group_h), len(group_w), kernel.shape[-1])
-  return {
-    (ph, pw): y[:, ph.offset - start_h :, pw.offset - start_w :][
-      :, : ph.outputs, : pw.outputs, i, j
-    ]
-    for i, ph in enumerate(group_h)
-    for j, pw in enumerate(group_w)
-  }
-
-
-@functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3))
-def conv(
-  x: jax.Array, kernel: jax.Array, strides: Sequence[int], pads: Sequence[tuple[int, int]]
-) -> jax.Array:
-  """`lax.conv_general_dilated(x, kernel, strides, pads)` on NHWC/HWIO, with gradients that XLA:CPU runs fast.
-
-  Both gradients are written out as NHWC x HWIO convolutions without input dilation (XLA's fast paths
-  and oneDNN take them) rather than left to JAX's rules (and XLA's rewriting of their layouts, which
-  does not always happen). With g = d loss / d y of
-  shape [B, L_h, L_w, C_out], per axis:
-
-  - input: dx[i] = sum_t g_s[i + t - (k - 1 - p)] w[k - 1 - t], the input-dilated correlation of g with the
-    flipped kernel (channels swapped) and pads (k - 1 - p, n - 1 + p - s (L - 1)), by `dilated_conv`;
-  - kernel: dw[t] = sum_{b, q} x_p[b, s q + t] g[b, q], a correlation of x_p (padded x) with g dilated by s,
-    computed with the batch as the contracted channel axis: [C_in, H, W, B] * [L_h, L_w, B, C_out].
-
-  Reverse mode only: `jax.jvp` through it is not defined.
-  """
-  return onednn.convolution(x, kernel, strides, pads)
-
-
-def _conv_fwd(x, kernel, strides, pads):
-  return conv(x, kernel, strides, pads), (x, kernel)
-
-
-def _conv_bwd(strides, pads, residuals, g):
-  x, kernel = residuals
-  if g.size == 0:  # E.g. 'VALID' with a kernel larger than the input: nothing depends on x, kernel.
-    return jnp.zeros_like(x), jnp.zeros_like(kernel)
-  kh, kw = kernel.shape[:2]
-  input_pads = [
-    (k - 1 - p, n - 1 + p - s * (m - 1))
-    for k, s, (p, _), n, m in zip((kh, kw), strides, pads, x.shape[1:3], g.shape[1:3])
-  ]
-  flipped = jnp.flip(kernel, (0, 1)).swapaxes(2, 3)
-  kernel_grad = onednn.convolution(
-    x.transpose(3, 1, 2, 0), g.transpose(1, 2, 0, 3), (1, 1), pads, rhs_dilation=strides
-  )  # [C_in, >= kh, >= kw, C_out]: the rows and columns past the kernel's read no output.
-  return dilated_conv(g, flipped, strides, input_pads), kernel_grad[:, :kh, :kw].transpose(
-    1, 2, 0, 3
-  )
-
-
-conv.defvjp(_conv_fwd, _conv_bwd)
 
 
 class _Convolution(nn.Module):
@@ -226,13 +38,14 @@ class _Convolution(nn.Module):
   kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
   bias_init: nn.initializers.Initializer = nn.initializers.zeros_init()
 
+  feature_group_count = 1  # G, a field of `Conv`; the kernel has C_in / G input channels.
+
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
     """[B, H, W, C_in] -> [B, H', W', features]."""
     kernel_size = _pairs(self.kernel_size)
-    kernel = self.param(
-      'kernel', self.kernel_init, (*kernel_size, x.shape[-1], self.features), self.param_dtype
-    )
+    kernel_shape = (*kernel_size, x.shape[-1] // self.feature_group_count, self.features)
+    kernel = self.param('kernel', self.kernel_init, kernel_shape, self.param_dtype)
     bias = (
       self.param('bias', self.bias_init, (self.features,), self.param_dtype)
       if self.use_bias
@@ -247,25 +60,31 @@ class _Convolution(nn.Module):
 
 
 class Conv(_Convolution):
-  """`flax.linen.Conv` on [B, H, W, C], computed by `conv`.
+  """`flax.linen.Conv` on [B, H, W, C], computed by `gans.conv.convolution`.
 
-  padding: 'SAME' (output ceil(H / s)), 'VALID', or ((lo, hi), (lo, hi)), as in `flax.linen.Conv`.
+  padding: 'SAME' (output ceil(H / s)), 'VALID', or ((lo, hi), (lo, hi)), as in `flax.linen.Conv`;
+  feature_group_count G: the channels split into G groups, each group of outputs a convolution of
+  one group of inputs (G = C_in: depthwise), with the kernel [kh, kw, C_in / G, features] as in
+  `flax.linen.Conv`.
   """
+
+  feature_group_count: int = 1
 
   def _convolve(self, x, kernel, kernel_size, strides):
     if isinstance(self.padding, str):
       pads = lax.padtype_to_pads(x.shape[1:3], kernel_size, strides, self.padding)
     else:
       pads = self.padding
-    return conv(x, kernel, strides, tuple(map(tuple, pads)))
+    return conv.convolution(x, kernel, strides, pads, feature_group_count=self.feature_group_count)
 
 
 class ConvTranspose(_Convolution):
-  """`flax.linen.ConvTranspose` (transpose_kernel=False) on [B, H, W, C], computed by `dilated_conv`.
+  """`flax.linen.ConvTranspose` (transpose_kernel=False) on [B, H, W, C], by gans.conv.convolution.
 
   Like flax, y = conv(x dilated by the strides, kernel) with the kernel not flipped, so 'SAME' gives
-  [B, s_h H, s_w W, features]; padding is 'SAME', 'VALID', or explicit ((lo, hi), (lo, hi)) pads of the
-  dilated input, as in `flax.linen.ConvTranspose`.
+  [B, s_h H, s_w W, features]; padding is 'SAME', 'VALID', or explicit ((lo, hi), (lo, hi)) pads of
+  the dilated input, as in `flax.linen.ConvTranspose`. On GPU and TPU this is `lax.conv_transpose`'s
+  convolution; on CPU, a strided one is `gans.conv.cpu.dilated_conv`'s phase convolutions.
   """
 
   def _convolve(self, x, kernel, kernel_size, strides):
@@ -273,7 +92,7 @@ class ConvTranspose(_Convolution):
       pads = [_transpose_pads(k, s, self.padding) for k, s in zip(kernel_size, strides)]
     else:
       pads = self.padding
-    return dilated_conv(x, kernel, strides, pads)
+    return conv.convolution(x, kernel, (1, 1), pads, lhs_dilation=strides)
 
 
 def _transpose_pads(k: int, s: int, padding: str) -> tuple[int, int]:

@@ -115,7 +115,7 @@ def _batch_rule(args, dims, **params):
   return jax.vmap(functools.partial(_lax_conv, **params), in_axes=dims)(*args), 0
 
 
-# Derivatives and batches of it are XLA's convolutions. gans.nets.layers.conv differentiates through its
+# Derivatives and batches of it are XLA's convolutions. gans.conv.cpu.conv differentiates through its
 # own rule (oneDNN's again, at any order of input gradients); only differentiating a kernel gradient
 # reaches these. The convolution is bilinear in (x, kernel).
 ad.defjvp(
@@ -153,7 +153,7 @@ def convolution(
   rhs_dilation: Sequence[int] = (1, 1),
 ) -> jax.Array:
   """The same convolution as ``conv``, by oneDNN where ``usable`` (float32 on one CPU device, outputs that
-  are not tiny) and by XLA's ``lax.conv_general_dilated`` otherwise. ``gans.nets.layers`` computes every
+  are not tiny) and by XLA's ``lax.conv_general_dilated`` otherwise. ``gans.conv.cpu`` computes every
   convolution with it."""
   if usable(x, kernel, strides, pads, rhs_dilation):
     return conv(x, kernel, strides, pads, rhs_dilation)
@@ -203,7 +203,7 @@ def enabled() -> bool:
   elif not _self_check():
     reason = 'its self-check failed'
   else:
-    logging.info('Convolutions run in oneDNN (gans.nets.onednn).')
+    logging.info('Convolutions run in oneDNN (gans.conv.onednn).')
     return True
   logging.info('Convolutions run in XLA: %s.', reason)
   return False
