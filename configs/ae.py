@@ -6,9 +6,10 @@ python -m gans.main --config=configs/ae.py
 import os
 
 from gans import config_lib
+from gans.methods import vae
 
 
 def get_config():
   c = config_lib.load_recipe(os.path.join(os.path.dirname(__file__), 'vae.py'))
-  c.method.name = 'ae'
+  c.method = vae.method_config(variational=False)
   return c

@@ -10,7 +10,7 @@ k_{t+1} = clip(k_t + λ_k (γ L(x) - L(G(z))), 0, 1); M_global logged. γ = 1, �
 batch 64; the G update reuses the D update's samples.
 
 What was measured before choosing these (hand-made configs, batch 64 and 2,000 steps unless noted, scored
-as in README): with the paper's G (its ELU decoder, ``model.generator='began_generator'``, 16 or 32
+as in README): with the paper's G (its ELU decoder, ``model.generator='began.BEGANDecoder'``, 16 or 32
 filters) and γ = 0.5 or 0.7, k_t stayed near 0 and G collapsed to one blob (FID 415 after 5,000 steps at
 batch 16, 465 at batch 64); with γ = 1 it made blurred shapes (FID 280). With the DCGAN G, γ = 0.5
 collapsed too (FID 494) and γ = 1 made varied garments (FID 110; 47 after this recipe's 4,000 steps).
@@ -21,22 +21,22 @@ With γ < 1 the equilibrium L(G(z)) = γ L(x) was met by collapsed samples, whic
 """
 
 from gans import config_lib
+from gans.methods import adversarial, began
 
 
 def get_config(dataset='fashion_mnist'):
-  c = config_lib.base_config('began')
+  c = config_lib.base_config(adversarial.method_config('began', reuse_fakes=True))
   config_lib.set_dataset(c, dataset, supported=('fashion_mnist', 'mnist', 'cifar10'))
   c.data.value_range = (-1.0, 1.0)
-  c.method.reuse_fakes = True
   c.model = dict(
     dtype='float32',
     z_dim=64,
-    generator='dcgan_generator',
+    generator='dcgan.image_generator',
     generator_kwargs=dict(base_features=32),
-    discriminator='began_discriminator',
+    discriminator='began.BEGANAutoencoder',
     discriminator_kwargs=dict(hidden=64, filters=16, blocks=2),
   )
-  c.loss = dict(name='began', gamma=1.0, lambda_k=0.01)
+  c.loss = began.loss_config(gamma=1.0, lambda_k=0.01)
   c.optim.g = config_lib.optimizer('adam', lr=2e-4, b1=0.5)
   c.optim.d = config_lib.optimizer('adam', lr=2e-4, b1=0.5)
   c.train.batch_size = 64

@@ -10,23 +10,23 @@ Loss: BCE on logits, non-saturating G; Adam 2e-4, β1 0.5. Figures: one row per 
 """
 
 from gans import config_lib
-from gans.methods import gan
+from gans.methods import adversarial
 
 
 def get_config(dataset='fashion_mnist'):
-  c = config_lib.base_config('cgan')
+  c = config_lib.base_config(adversarial.method_config('cgan'))
   config_lib.set_dataset(c, dataset, supported=('fashion_mnist', 'mnist', 'cifar10'))
   c.model = dict(
     dtype='float32',
     z_dim=100,
     embed_dim=10,
     projection=False,
-    generator='mlp_generator',
+    generator='mlp.MLPGenerator',
     generator_kwargs=dict(hidden=(128, 256, 512, 1024)),
-    discriminator='mlp_trunk',
+    discriminator='mlp.MLPTrunk',
     discriminator_kwargs=dict(hidden=(512, 256, 128), negative_slope=0.2),
   )
-  c.loss = gan.loss_config('nonsaturating')
+  c.loss = adversarial.loss_config('nonsaturating')
   c.optim.g = config_lib.optimizer('adam', lr=2e-4, b1=0.5)
   c.optim.d = config_lib.optimizer('adam', lr=2e-4, b1=0.5)
   c.train.steps = 6_000  # ~6 min on the 2-core CPU; longer runs sample better.

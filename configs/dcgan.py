@@ -14,23 +14,22 @@ come from the TFDS catalogue (internet the first time, ``config_lib.DATASETS``).
 """
 
 from gans import config_lib
-from gans.methods import gan
+from gans.methods import adversarial
 
 
 def get_config(dataset='fashion_mnist'):
-  c = config_lib.base_config('gan')
+  c = config_lib.base_config(adversarial.method_config('gan', reuse_fakes=True))
   image_size = config_lib.set_dataset(c, dataset)
   c.data.value_range = (-1.0, 1.0)
-  c.method.reuse_fakes = True
   c.model = dict(
     dtype='float32',
     z_dim=100,
-    generator='dcgan_generator',
+    generator='dcgan.image_generator',
     generator_kwargs=dict(base_features=64),
-    discriminator='dcgan_discriminator',
+    discriminator='dcgan.discriminator',
     discriminator_kwargs=dict(image_size=image_size, base_features=64),
   )
-  c.loss = gan.loss_config('nonsaturating')
+  c.loss = adversarial.loss_config('nonsaturating')
   c.optim.g = config_lib.optimizer('adam', lr=2e-4, b1=0.5)
   c.optim.d = config_lib.optimizer('adam', lr=2e-4, b1=0.5)
   # 28×28: ~12 min on the 2-core CPU (longer runs sample better); 32/64: a budget for an accelerator.

@@ -8,19 +8,20 @@ Loss: BCE on logits, non-saturating G loss (``--config.loss.name=minimax`` for t
 """
 
 from gans import config_lib
+from gans.methods import adversarial
 
 
 def get_config():
-  c = config_lib.base_config('gan')
+  c = config_lib.base_config(adversarial.method_config('gan'))
   c.model = dict(
     dtype='float32',
     z_dim=10,
-    generator='mlp_generator',
+    generator='mlp.MLPGenerator',
     generator_kwargs=dict(hidden=(128, 256, 512, 1024)),
-    discriminator='mlp_discriminator',
+    discriminator='mlp.MLPDiscriminator',
     discriminator_kwargs=dict(hidden=(512, 256, 128), negative_slope=0.2),
   )
-  c.loss = dict(name='nonsaturating')
+  c.loss = adversarial.loss_config('nonsaturating')
   c.optim.g = config_lib.optimizer('adam', lr=2e-4, b1=0.5)
   c.optim.d = config_lib.optimizer('adam', lr=2e-4, b1=0.5)
   c.train.steps = 10_000

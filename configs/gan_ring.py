@@ -9,22 +9,23 @@ mode histogram to uniform over 2,500 samples.
 """
 
 from gans import config_lib
+from gans.methods import adversarial
 
 
 def get_config():
-  c = config_lib.base_config('gan')
+  c = config_lib.base_config(adversarial.method_config('gan'))
   c.data.source = 'toy'
   c.data.name = 'ring'
   c.data.value_range = (-1.5, 1.5)  # Toy data: the extent of the scatter plots.
   c.model = dict(
     dtype='float32',
     z_dim=2,
-    generator='mlp_generator',
+    generator='mlp.MLPGenerator',
     generator_kwargs=dict(hidden=(400, 400, 400, 400), output='linear'),
-    discriminator='mlp_discriminator',
+    discriminator='mlp.MLPDiscriminator',
     discriminator_kwargs=dict(hidden=(200, 200, 200), negative_slope=0.2),
   )
-  c.loss = dict(name='nonsaturating')
+  c.loss = adversarial.loss_config('nonsaturating')
   c.optim.g = config_lib.optimizer('adam', lr=1e-4, b1=0.5)
   c.optim.d = config_lib.optimizer('adam', lr=1e-4, b1=0.5)
   c.train.steps = 20_000

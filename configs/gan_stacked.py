@@ -15,5 +15,5 @@ from gans import config_lib
 
 def get_config():
   c = config_lib.load_recipe(os.path.join(os.path.dirname(__file__), 'gan.py'))
-  c.data.stack = 3
+  c.data.stacked_images = 3
   return c

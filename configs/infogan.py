@@ -12,11 +12,11 @@ Adam: D/Q 2e-4, G 1e-3, β1 0.5 (the paper's rates).
 """
 
 from gans import config_lib
-from gans.methods import gan
+from gans.methods import adversarial, infogan
 
 
 def get_config(dataset='fashion_mnist'):
-  c = config_lib.base_config('infogan')
+  c = config_lib.base_config(adversarial.method_config('infogan'))
   config_lib.set_dataset(c, dataset, supported=('fashion_mnist', 'mnist', 'cifar10'))
   c.data.value_range = (-1.0, 1.0)
   c.model = dict(
@@ -24,14 +24,12 @@ def get_config(dataset='fashion_mnist'):
     z_dim=62,
     num_categories=10,
     num_continuous=2,
-    generator='infogan_generator',
+    generator='infogan.InfoGANGenerator',
     generator_kwargs=dict(hidden=1024),
-    discriminator='infogan_discriminator',
+    discriminator='infogan.InfoGANDiscriminator',
     discriminator_kwargs=dict(hidden=1024, q_hidden=128),
   )
-  c.loss = gan.loss_config('nonsaturating')
-  c.loss.info_weight = 1.0  # λ of the mutual-information term (both players).
-  c.loss.continuous_weight = 1.0  # Relative weight of the continuous codes' term.
+  c.loss = infogan.loss_config('nonsaturating', info_weight=1.0, continuous_weight=1.0)
   c.optim.g = config_lib.optimizer('adam', lr=1e-3, b1=0.5)
   c.optim.d = config_lib.optimizer('adam', lr=2e-4, b1=0.5)
   c.train.batch_size = 64

@@ -10,12 +10,12 @@ minimises the Pearson χ² divergence). Adam 2e-4, β1 0.5.
 import os
 
 from gans import config_lib
-from gans.methods import gan
+from gans.methods import adversarial
 
 
 def get_config(dataset='fashion_mnist'):
   c = config_lib.load_recipe(os.path.join(os.path.dirname(__file__), 'dcgan.py'), dataset)
-  c.loss = gan.loss_config('least_squares', a=0.0, b=1.0, c=1.0)
+  c.loss = adversarial.loss_config('least_squares', a=0.0, b=1.0, c=1.0)
   if dataset in ('fashion_mnist', 'mnist'):
     c.train.steps = 2_000  # ~10 min on the 2-core CPU; longer runs sample better.
   return c

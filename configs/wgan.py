@@ -10,14 +10,13 @@ both players (the paper's Algorithm 1).
 import os
 
 from gans import config_lib
-from gans.methods import gan
+from gans.methods import adversarial
 
 
 def get_config(dataset='fashion_mnist'):
   c = config_lib.load_recipe(os.path.join(os.path.dirname(__file__), 'dcgan.py'), dataset)
-  c.method.n_critic = 5
-  c.method.reuse_fakes = False
-  c.loss = gan.loss_config('wasserstein', clip=0.01)
+  c.method = adversarial.method_config('gan', n_critic=5)
+  c.loss = adversarial.loss_config('wasserstein', clip=0.01)
   c.optim.g = config_lib.optimizer('rmsprop', lr=5e-5)
   c.optim.d = config_lib.optimizer('rmsprop', lr=5e-5)
   if dataset in ('fashion_mnist', 'mnist'):

@@ -11,15 +11,14 @@ L_G = -E[f(G(z))]; 5 critic updates per G update; Adam(1e-4, β = (0, 0.9)).
 import os
 
 from gans import config_lib
-from gans.methods import gan
+from gans.methods import adversarial
 
 
 def get_config(dataset='fashion_mnist'):
   c = config_lib.load_recipe(os.path.join(os.path.dirname(__file__), 'dcgan.py'), dataset)
-  c.method.n_critic = 5
-  c.method.reuse_fakes = False
+  c.method = adversarial.method_config('gan', n_critic=5)
   c.model.discriminator_kwargs.batch_norm = False
-  c.loss = gan.loss_config('wasserstein', gradient_penalty=10.0, penalty='two_sided')
+  c.loss = adversarial.loss_config('wasserstein', penalty_weight=10.0, penalty_kind='two_sided')
   c.optim.g = config_lib.optimizer('adam', lr=1e-4, b1=0.0, b2=0.9)
   c.optim.d = config_lib.optimizer('adam', lr=1e-4, b1=0.0, b2=0.9)
   if dataset in ('fashion_mnist', 'mnist'):

@@ -7,6 +7,8 @@ import os
 
 from ml_collections import ConfigDict
 
+from gans import methods
+
 # Fields that define what a checkpoint holds (shapes, optimizer state structure, data order). A run resumed
 # with any of them changed would crash inside orbax or silently train something else.
 IDENTITY_FIELDS = (
@@ -37,7 +39,8 @@ def _is_identity(field: str) -> bool:
 
 
 def validate(config: ConfigDict) -> None:
-  """Raises ValueError naming the field for values no run can use."""
+  """Raises ValueError naming the field for values no run can use: the shared groups here, the
+  family's ``method`` and ``loss`` groups by its ``check_config`` (``gans.methods``)."""
   t = config.train
   positive = {
     'train.steps': t.steps,
@@ -66,10 +69,7 @@ def validate(config: ConfigDict) -> None:
     raise ValueError(
       f'config.data.value_range={tuple(config.data.value_range)} must be (low, high), low < high.'
     )
-  if config.method.get('n_critic', 1) < 1:
-    raise ValueError(f'config.method.n_critic={config.method.n_critic} must be >= 1.')
-  if not 0 <= config.method.get('ema_decay', 0.0) < 1:
-    raise ValueError(f'config.method.ema_decay={config.method.ema_decay} must be in [0, 1).')
+  methods.check_config(config)
 
 
 def check_resumable(config: ConfigDict, workdir: str) -> None:

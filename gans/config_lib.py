@@ -2,7 +2,10 @@
 
 Every recipe is ``get_config() -> ConfigDict`` with the groups ``method``, ``data``, ``model``, ``loss``,
 ``optim`` (one entry per player), ``train``, ``eval`` and ``sample``; every field can be overridden from
-the command line (``--config.train.steps=200``) and an unknown field is an error.
+the command line (``--config.train.steps=200``) and an unknown field is an error. This module owns the
+shared groups (``data``, ``train``, ``eval``, ``sample``, optimizers); each family owns its ``method`` and
+``loss`` groups (``gans.methods.<family>.method_config`` / ``loss_config``) and the recipe picks its nets
+in ``model``.
 """
 
 from __future__ import annotations
@@ -27,15 +30,11 @@ def optimizer(
   )
 
 
-def base_config(method: str) -> ml_collections.ConfigDict:
-  """Defaults shared by every recipe; the recipe fills in ``model``, ``loss`` and ``optim``."""
+def base_config(method: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """Defaults shared by every recipe, with the family's ``method`` group
+  (``gans.methods.<family>.method_config(...)``); the recipe fills in ``model``, ``loss`` and ``optim``."""
   c = ml_collections.ConfigDict()
-  c.method = dict(
-    name=method,
-    n_critic=1,  # GANs: D updates per G update.
-    ema_decay=0.0,  # GANs: decay of the EMA copy of G used for samples and evaluation; 0 = off.
-    reuse_fakes=False,  # GANs with n_critic=1: the G update reuses the D update's z and G(z).
-  )
+  c.method = method
   c.data = dict(
     name='fashion_mnist',  # IDX builder config (fashion_mnist | mnist) or TFDS catalogue name.
     source='idx',  # idx (local IDX files) | tfds (catalogue, needs internet once).
@@ -43,7 +42,7 @@ def base_config(method: str) -> ml_collections.ConfigDict:
     tfds_dir='',  # Where TFDS keeps prepared data; '' = $TFDS_DATA_DIR or ~/tensorflow_datasets.
     value_range=(0.0, 1.0),  # Pixels are scaled to this range; generators output it.
     toy_train_size=100_000,  # Points per split of the toy mixtures (source=toy).
-    stack=0,  # > 0: Stacked data, that many random images per example as channels (3: 1,000 modes).
+    stacked_images=0,  # > 0: that many random images per example as its channels (3: 1,000 modes).
     center_crop=0,  # > 0: centred square crop of this side at load time (CelebA: 108).
     image_size=0,  # > 0: resize (antialiased) to this side at load time, after the crop.
     label_attribute='',  # The class is this boolean attribute (CelebA, no labels), e.g. 'Male'.

@@ -90,7 +90,7 @@ def evaluate(config, workdir: str) -> str:
     raise FileNotFoundError(f'no checkpoint in {experiment.checkpointer.directory} to evaluate.')
   step = experiment.restore()
   metrics = {'step': step, **experiment.evaluate()}
-  floor = experiment.evaluator.floor() if hasattr(experiment.evaluator, 'floor') else {}
+  floor = experiment.evaluator.floor()
   grid = train.visualize.to_picture(
     parallel.to_host(experiment.generate(config.sample.num, config.sample.seed)),
     config.data.value_range,

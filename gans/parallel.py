@@ -27,7 +27,8 @@ def replicated(mesh: Mesh) -> NamedSharding:
 
 
 def batch_sharding(mesh: Mesh, stacked: bool = False) -> NamedSharding:
-  """Splits ``[B, ...]`` (or ``[k, B, ...]`` when ``stacked``) over the data axis."""
+  """Splits an evaluation batch ``[B, ...]`` along axis 0, or (``stacked``) a train step's batch
+  ``[k, B, ...]`` along axis 1, over the data axis."""
   return NamedSharding(mesh, P(None, DATA_AXIS) if stacked else P(DATA_AXIS))
 
 

@@ -36,8 +36,9 @@ def _cell(metrics: dict, name: str) -> str:
 
 def _mode_data(data: dict) -> str:
   """'ring (8)', 'grid (25)' or 'fashion_mnist stacked ×3 (1000)'."""
-  if data.get('stack'):
-    return f'{data["name"]} stacked ×{data["stack"]} ({10 ** data["stack"]})'
+  stacked = data.get('stacked_images') or data.get('stack')  # 'stack' in runs before 2026-12-01.
+  if stacked:
+    return f'{data["name"]} stacked ×{stacked} ({10**stacked})'
   return f'{data["name"]} ({ {"ring": 8, "grid": 25}.get(data["name"], "?") })'
 
 

@@ -1,4 +1,4 @@
-"""The state pytree shared by every family: named players, EMA copies, step, RNG and auxiliary values.
+"""The state pytree shared by every family: named players, EMA copies, step, RNG and carried values.
 
 A *player* is one trained net (or group of nets sharing an optimizer): a generator, a discriminator, an
 encoder-decoder pair, a text encoder, a Q head. CycleGAN has four, LapGAN a pyramid, the VAE one. The
@@ -13,9 +13,13 @@ import flax.struct
 from flax.training import train_state
 import jax
 import jax.numpy as jnp
-import optax
 
 from gans import guard
+
+
+def inference_variables(params, batch_stats) -> dict:
+  """``{'params': ..., 'batch_stats': ...}`` for ``module.apply``, without empty statistics."""
+  return {'params': params, **({'batch_stats': batch_stats} if batch_stats else {})}
 
 
 class Player(train_state.TrainState):
@@ -26,10 +30,26 @@ class Player(train_state.TrainState):
   @property
   def variables(self) -> dict:
     """The variables for ``module.apply`` in inference mode."""
-    return {
-      'params': self.params,
-      **({'batch_stats': self.batch_stats} if self.batch_stats else {}),
-    }
+    return inference_variables(self.params, self.batch_stats)
+
+
+@flax.struct.dataclass
+class EMA:
+  """Exponential moving averages of one player's params and BatchNorm statistics (``gans.methods.steps
+  .update_ema``): decoding with the EMA weights also normalises with statistics of those weights'
+  history, never with the live player's."""
+
+  params: Any
+  batch_stats: Any = flax.struct.field(default_factory=dict)
+
+  @classmethod
+  def of(cls, player: Player) -> 'EMA':
+    return cls(params=player.params, batch_stats=player.batch_stats)
+
+  @property
+  def variables(self) -> dict:
+    """The variables for ``module.apply`` in inference mode, as ``Player.variables``."""
+    return inference_variables(self.params, self.batch_stats)
 
 
 @flax.struct.dataclass
@@ -40,38 +60,35 @@ class GameState:
     step: int32 scalar, the number of completed training steps.
     rng: a legacy uint32[2] PRNG key; step ``s`` draws from ``fold_in(rng, s)``.
     players: name -> Player.
-    ema: name -> exponential moving average of that player's params (empty when EMA is off).
-    aux: name -> array, for values a family carries between steps (BEGAN's k_t, counters, flags).
+    ema: name -> EMA of that player (empty when EMA is off).
+    carry: name -> array, the values a family carries from one step to the next (BEGAN's k_t, a
+      path-length mean, an image pool).
     health: the divergence guard's record (``gans.guard``): first bad step, bad quantity, skipped steps.
   """
 
   step: jax.Array
   rng: jax.Array
   players: dict[str, Player]
-  ema: dict[str, Any] = flax.struct.field(default_factory=dict)
-  aux: dict[str, jax.Array] = flax.struct.field(default_factory=dict)
+  ema: dict[str, EMA] = flax.struct.field(default_factory=dict)
+  carry: dict[str, jax.Array] = flax.struct.field(default_factory=dict)
   health: dict[str, jax.Array] = flax.struct.field(default_factory=guard.initial_health)
 
   @classmethod
   def create(
-    cls, rng: jax.Array, players: dict[str, Player], ema_players=(), aux=None
+    cls, rng: jax.Array, players: dict[str, Player], ema_players=(), carry=None
   ) -> 'GameState':
     return cls(
       step=jnp.zeros((), jnp.int32),
       rng=rng,
       players=players,
-      ema={name: players[name].params for name in ema_players},
-      aux=dict(aux or {}),
+      ema={name: EMA.of(players[name]) for name in ema_players},
+      carry=dict(carry or {}),
     )
 
   def step_rng(self) -> jax.Array:
     """The key of the current step: the same on every device and after a resume."""
     return jax.random.fold_in(self.rng, self.step)
 
-  def update_ema(self, decay: float) -> 'GameState':
-    """ema <- decay·ema + (1 - decay)·params, for every player that has an EMA copy."""
-    ema = {
-      name: optax.incremental_update(self.players[name].params, old, 1.0 - decay)
-      for name, old in self.ema.items()
-    }
-    return self.replace(ema=ema)
+  def variables(self, name: str) -> dict:
+    """Inference variables of player ``name``: its EMA copy when it has one, else the live player's."""
+    return (self.ema[name] if name in self.ema else self.players[name]).variables

@@ -1,7 +1,9 @@
 """The training loop, shared by every family: data -> step -> log -> checkpoint -> samples -> eval.
 
-It knows only the Method protocol (``gans.methods.base``). The step is compiled once, ahead of time,
-for a replicated state and a batch split over all devices, with the old state donated.
+It knows only the Method protocol (``gans.methods.base``): the feeds move the data arrays the method
+names (``method.inputs``) and its optional capabilities are asked with ``base.supports``. The step is
+compiled once, ahead of time, for a replicated state and a batch split over all devices, with the old
+state donated.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 from gans import checkpoint, config_guard, guard, methods, parallel, preemption, visualize
 from gans.data import datasets, input_pipeline
 from gans.evaluation import evaluator as evaluator_lib
+from gans.methods import base
 
 # train.feed='auto' keeps a training split of at most this size on every device (Fashion-MNIST: 47 MB,
 # CIFAR-10: 154 MB; CelebA 64×64: 2.4 GB is fed from the host).
@@ -24,12 +27,26 @@ DEVICE_FEED_MAX_BYTES = 1 << 30
 
 
 def normalize(batch: dict, value_range) -> dict:
-  """uint8 pixels -> float32 in ``value_range``; float data (toy points) passes unchanged. Runs inside
-  the jitted step."""
-  if batch['image'].dtype != jnp.uint8:
-    return batch
+  """Every uint8 array of ``batch`` holds pixels: -> float32 in ``value_range``; other arrays (labels,
+  tokens, toy points) pass unchanged. Runs inside the jitted step."""
   lo, hi = value_range
-  return {**batch, 'image': lo + (hi - lo) / 255.0 * batch['image'].astype(jnp.float32)}
+  return {
+    name: lo + (hi - lo) / 255.0 * x.astype(jnp.float32) if x.dtype == jnp.uint8 else x
+    for name, x in batch.items()
+  }
+
+
+def method_arrays(split: datasets.Split, method, dataset: str) -> dict:
+  """The arrays of ``split`` that ``method`` reads (``method.inputs``), by name; ValueError naming the
+  missing ones."""
+  missing = [name for name in method.inputs if name not in split.names]
+  if missing:
+    raise ValueError(
+      f'the method reads the arrays {", ".join(method.inputs)} but data {dataset!r} has only '
+      f'{", ".join(split.names)} (missing: {", ".join(missing)}); use a dataset with them, e.g. a '
+      'labelled one for a class-conditional method (config.data.label_attribute for CelebA).'
+    )
+  return {name: split[name] for name in method.inputs}
 
 
 class Experiment:
@@ -43,14 +60,14 @@ class Experiment:
     self._splits = {'train': datasets.load_split(config.data, 'train')}
     self.train_split = self._splits['train']
     self.method = methods.create(
-      config, self.train_split.images.shape[1:], self.train_split.num_classes
+      config, self.train_split['image'].shape[1:], self.train_split.num_classes
     )
+    self.train_arrays = method_arrays(self.train_split, self.method, config.data.name)
     self.checkpointer = checkpoint.Checkpointer(
       workdir, every=config.train.checkpoint_every, keep=config.train.keep_checkpoints
     )
     example = normalize(
-      {'image': self.train_split.images[:2], 'label': self.train_split.labels[:2]},
-      config.data.value_range,
+      {name: array[:2] for name, array in self.train_arrays.items()}, config.data.value_range
     )
     value_range = config.data.value_range
     self._generate = jax.jit(self.method.generate, static_argnums=2, out_shardings=self.replicated)
@@ -101,8 +118,8 @@ class Experiment:
     feed = self.config.train.feed
     if feed != 'auto':
       return feed
-    split_bytes = self.train_split.images.nbytes + self.train_split.labels.nbytes
-    batches_per_epoch = len(self.train_split.images) // self.config.train.batch_size
+    split_bytes = sum(array.nbytes for array in self.train_arrays.values())
+    batches_per_epoch = len(self.train_split) // self.config.train.batch_size
     small = split_bytes <= DEVICE_FEED_MAX_BYTES
     return 'device' if small and self.method.batches_per_step <= batches_per_epoch else 'host'
 
@@ -115,12 +132,11 @@ class Experiment:
       seed=cfg.seed,
       mesh=self.mesh,
       start_step=start_step,
-      stack=self.method.batches_per_step,
+      batches_per_step=self.method.batches_per_step,
     )
-    arrays = {'image': self.train_split.images, 'label': self.train_split.labels}
     if self.feed == 'device':
-      return input_pipeline.DeviceBatches(arrays, **kwargs)
-    return input_pipeline.BatchIterator(arrays, prefetch=cfg.prefetch, **kwargs)
+      return input_pipeline.DeviceBatches(self.train_arrays, **kwargs)
+    return input_pipeline.BatchIterator(self.train_arrays, prefetch=cfg.prefetch, **kwargs)
 
   def restore(self) -> int:
     """Loads the latest checkpoint if there is one; returns the step to continue from."""
@@ -135,10 +151,10 @@ class Experiment:
     return self._generate(self.state, jax.random.PRNGKey(seed), num)
 
   def sample_batch(self, num: int, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """Host copies of ``num`` samples and, for a class-conditional method (one with the optional
-    ``class_samples`` of the protocol), the labels they were generated for."""
+    """Host copies of ``num`` samples and, for a class-conditional method (``base.ClassConditional``),
+    the labels they were generated for."""
     rng = jax.random.PRNGKey(seed)
-    if hasattr(self.method, 'class_samples'):
+    if base.supports(self.method, base.ClassConditional):
       if self._class_samples is None:
         self._class_samples = jax.jit(
           self.method.class_samples, static_argnums=2, out_shardings=self.replicated
@@ -160,9 +176,10 @@ class Experiment:
     return self._splits[name]
 
   def _test_batches(self, split: str, batch_size: int, num_batches: int):
-    """The first ``num_batches`` × ``batch_size`` examples of ``split``, in order, sharded."""
-    data = self.split(split)
-    num_batches = min(num_batches, len(data.images) // batch_size)
+    """The first ``num_batches`` × ``batch_size`` examples of ``split``, in order, sharded: the arrays
+    the method reads, name -> [batch_size, ...]."""
+    arrays = method_arrays(self.split(split), self.method, self.config.data.name)
+    num_batches = min(num_batches, len(self.split(split)) // batch_size)
     local = parallel.local_batch_size(batch_size)
     sharding = parallel.batch_sharding(self.mesh)
     for b in range(num_batches):
@@ -170,7 +187,7 @@ class Experiment:
       rows = slice(start, start + local)
       yield jax.tree.map(
         lambda x: jax.make_array_from_process_local_data(sharding, x),
-        {'image': data.images[rows], 'label': data.labels[rows]},
+        {name: array[rows] for name, array in arrays.items()},
       )
 
   def evaluate(self) -> dict[str, float]:
@@ -186,10 +203,10 @@ class Experiment:
     results = {name: float(np.mean([t[name] for t in totals])) for name in totals[0]}
     if cfg.sample_metrics:
       results.update(evaluator_lib.evaluate_samples(self.evaluator, self.sample_batch, self.config))
-    if hasattr(self.method, 'code_accuracy'):  # Unsupervised codes (InfoGAN) against true labels.
+    if base.supports(self.method, base.UnsupervisedCodes):  # InfoGAN's codes against true labels.
       test = self.split(cfg.split)
-      images = normalize({'image': test.images}, self.config.data.value_range)['image']
-      results['code_accuracy'] = self.method.code_accuracy(self.state, images, test.labels)
+      images = normalize({'image': test['image']}, self.config.data.value_range)['image']
+      results['code_accuracy'] = self.method.code_accuracy(self.state, images, test['label'])
     return results
 
   def figures(self) -> dict[str, np.ndarray]:

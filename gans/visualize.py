@@ -9,6 +9,9 @@ import jax.numpy as jnp
 import numpy as np
 from PIL import Image, ImageDraw
 
+from gans import methods
+from gans.methods import base
+
 
 def to_uint8(images, value_range) -> np.ndarray:
   """Maps float images in ``value_range`` (lo, hi) to uint8 [0, 255], clipping outliers."""
@@ -77,11 +80,11 @@ def save_png(path: str, grid: np.ndarray) -> None:
 # ------------------------------------------------------------------------------------------------
 # Visual tools of the GAN zoo (``--mode=sample --config.sample.kind=...``, see ``render_sample_kind``).
 #
-# They use three optional methods of a family (``gans.methods.gan.GAN`` has the first two):
-#   latents(rng, num) -> {name: [num, ...]}   the generator's latent variables (float: continuous,
-#                                             int: discrete codes such as class labels);
-#   decode(state, latents) -> [num, H, W, C]  G(latents) in inference mode, EMA weights when present;
-#   traversals(state, rng) -> {name: [R, K, H, W, C]}   code sweeps (InfoGAN, conditional GAN).
+# They use two optional capabilities of a family (``gans.methods.base``): ``LatentSpace`` (latents(rng,
+# num) -> {name: [num, ...]}, float entries continuous, integer ones discrete codes such as class labels;
+# decode(state, latents) -> [num, H, W, C] in inference mode, EMA weights when kept) for walks and
+# arithmetic, and ``Traversals`` (traversals(state, rng) -> {name: [R, K, H, W, C]}, InfoGAN's code sweeps
+# and the conditional GAN's class rows).
 
 SAMPLE_KINDS = ('grid', 'interpolate', 'arithmetic', 'traverse', 'curves')
 
@@ -265,6 +268,8 @@ def render_sample_kind(kind: str, method, state, config, rng, *, workdir: str = 
     if samples.ndim == 4:  # Images, not toy points: also the grid with each tile's index.
       pictures['samples_numbered'] = numbered_grid(pictures['samples'], cfg.num, samples.shape[1:3])
     return pictures
+  if kind in ('interpolate', 'arithmetic'):
+    methods.require(method, base.LatentSpace, config.method.name)
   if kind == 'interpolate':
     walks = {
       f'interpolate_{name}': interpolation(
@@ -277,8 +282,7 @@ def render_sample_kind(kind: str, method, state, config, rng, *, workdir: str = 
     groups = parse_groups(cfg.groups)
     return {'arithmetic': grid(latent_arithmetic(method, state, rng, num=cfg.num, groups=groups))}
   if kind == 'traverse':
-    if not hasattr(method, 'traversals'):
-      raise ValueError(f'method {config.method.name} has no code traversals (infogan, cgan have).')
+    methods.require(method, base.Traversals, config.method.name)
     return {name: grid(images) for name, images in method.traversals(state, rng).items()}
   if kind == 'curves':
     return {'curves': plot_curves(read_scalars(os.path.join(workdir, 'tensorboard')))}

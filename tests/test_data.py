@@ -1,4 +1,4 @@
-"""IDX files, the project's TFDS builder, the TFDS catalogue path and the batch iterator."""
+"""IDX files, splits, the project's TFDS builder, the TFDS catalogue path and the two feeds."""
 
 from __future__ import annotations
 
@@ -63,21 +63,47 @@ def test_idx_reader_rejects_corrupted_files(tmp_path, make_bad, message):
 # --- Datasets -----------------------------------------------------------------------------------------
 
 
+def test_split_holds_named_arrays():
+  image, label = np.zeros((3, 2, 2, 1), np.uint8), np.arange(3, dtype=np.int32)
+  split = datasets.Split({'image': image, 'label': label}, num_classes=3)
+  assert split.names == ('image', 'label') and len(split) == 3 and split.nbytes == 12 + 12
+  assert split['image'] is image and split['label'] is label
+  with pytest.raises(KeyError, match="no array 'caption', only image, label"):
+    split['caption']
+
+
+@pytest.mark.parametrize(
+  'arrays, message',
+  [
+    (
+      {'image': np.zeros((3, 2)), 'label': np.zeros(2, np.int32)},
+      'same number of examples, got image: 3, label: 2',
+    ),
+    ({'image': np.zeros((0, 2)), 'label': np.zeros(0, np.int32)}, r'empty \(image: 0, label: 0\)'),
+    ({}, r'empty \(no arrays\)'),
+  ],
+)
+def test_split_checks_its_arrays(arrays, message):
+  with pytest.raises(ValueError, match=message):
+    datasets.Split(arrays, num_classes=1)
+
+
 def test_idx_builder_reads_every_example(idx_dir, tfds_dir):
   for split, prefix in (('train', 'train'), ('test', 't10k')):
     loaded = datasets.load_split(data_config(source_dir=idx_dir, tfds_dir=tfds_dir), split)
     images = idx.read_idx(os.path.join(idx_dir, f'{prefix}-images-idx3-ubyte.gz'))
     labels = idx.read_idx(os.path.join(idx_dir, f'{prefix}-labels-idx1-ubyte.gz'))
-    assert loaded.images.shape == (*images.shape, 1) and loaded.images.dtype == np.uint8
-    assert loaded.labels.dtype == np.int32 and loaded.num_classes == 10
+    assert loaded.names == ('image', 'label') and loaded.num_classes == 10
+    assert loaded['image'].shape == (*images.shape, 1) and loaded['image'].dtype == np.uint8
+    assert loaded['label'].dtype == np.int32
     # TFDS stores examples in its own order: compare as sets of (image, label) pairs.
     key = lambda ims, lbs: sorted(im.tobytes() + bytes([lb]) for im, lb in zip(ims, lbs))
-    assert key(loaded.images[..., 0], loaded.labels) == key(images, labels)
+    assert key(loaded['image'][..., 0], loaded['label']) == key(images, labels)
 
 
 def test_idx_source_from_environment(idx_dir, tfds_dir, monkeypatch):
   monkeypatch.setenv('GANS_DATA_DIR', idx_dir)
-  assert len(datasets.load_split(data_config(tfds_dir=tfds_dir), 'test').images) == 128
+  assert len(datasets.load_split(data_config(tfds_dir=tfds_dir), 'test')) == 128
 
 
 def test_missing_fashion_mnist_names_the_apt_command(tmp_path, monkeypatch):
@@ -111,11 +137,8 @@ def test_tfds_catalogue(tmp_path, name, shape):
     split = datasets.load_split(
       data_config(name=name, source='tfds', tfds_dir=str(tmp_path)), 'train'
     )
-  assert (
-    split.images.shape == (24, *shape)
-    and split.images.dtype == np.uint8
-    and split.num_classes == 10
-  )
+  assert split['image'].shape == (24, *shape) and split['image'].dtype == np.uint8
+  assert split['label'].shape == (24,) and split.num_classes == 10
 
 
 def test_unknown_idx_dataset_is_named():
@@ -128,7 +151,7 @@ def test_unknown_source_is_named():
     datasets.load_split(data_config(source='hub'), 'train')
 
 
-# --- Batch iterator -----------------------------------------------------------------------------------
+# --- Feeds --------------------------------------------------------------------------------------------
 
 
 def _arrays(num):
@@ -139,66 +162,86 @@ def _arrays(num):
   }
 
 
-def _iterator(num=40, batch=8, seed=0, start_step=0, stack=1, feed=input_pipeline.BatchIterator):
-  return feed(
-    _arrays(num),
-    global_batch_size=batch,
-    seed=seed,
-    mesh=parallel.make_mesh(),
-    start_step=start_step,
-    stack=stack,
-  )
+def _iterator(num=40, batch=8, seed=0, feed=input_pipeline.BatchIterator, arrays=None, **schedule):
+  """A feed of ``arrays`` (default ``_arrays(num)``); ``schedule``: start_step, batches_per_step."""
+  mesh = parallel.make_mesh()
+  return feed(arrays or _arrays(num), global_batch_size=batch, seed=seed, mesh=mesh, **schedule)
 
 
 def _take(iterator, n):
+  """The host feed's next ``n`` batches as numpy, ``{name: [n, k, B, ...]}``."""
   try:
-    return [np.asarray(next(iterator)['label']) for _ in range(n)]
+    batches = [jax.tree.map(np.asarray, next(iterator)) for _ in range(n)]
   finally:
     iterator.close()
+  return {name: np.stack([batch[name] for batch in batches]) for name in batches[0]}
 
 
 def test_batches_are_deterministic_and_cover_each_epoch():
-  first, again, other = _take(_iterator(), 10), _take(_iterator(), 10), _take(_iterator(seed=1), 10)
-  assert all(np.array_equal(a, b) for a, b in zip(first, again))
-  assert not all(np.array_equal(a, b) for a, b in zip(first, other))
+  # Labels of 10 steps of one batch, [10, B = 8], for seeds 0, 0 and 1.
+  first, again, other = (_take(_iterator(seed=s), 10)['label'][:, 0] for s in (0, 0, 1))
+  assert np.array_equal(first, again) and not np.array_equal(first, other)
   # 40 examples, batch 8: each epoch of 5 batches is a permutation; epochs are shuffled differently.
-  assert sorted(np.concatenate(first[:5])) == list(range(40)) == sorted(np.concatenate(first[5:]))
-  assert not np.array_equal(np.concatenate(first[:5]), np.concatenate(first[5:]))
+  assert sorted(first[:5].ravel()) == list(range(40)) == sorted(first[5:].ravel())
+  assert not np.array_equal(first[:5], first[5:])
 
 
 def test_resumed_iterator_continues_with_the_same_batches():
-  straight = _take(_iterator(), 8)
-  resumed = _take(_iterator(start_step=3), 5)
-  assert all(np.array_equal(a, b) for a, b in zip(straight[3:], resumed))
+  straight = _take(_iterator(), 8)['label']
+  resumed = _take(_iterator(start_step=3), 5)['label']
+  assert np.array_equal(straight[3:], resumed)
 
 
-def test_stacked_batches_are_consecutive_batches():
-  plain = _take(_iterator(), 6)
-  stacked = _take(_iterator(stack=3), 2)
-  assert stacked[0].shape == (3, 8)
-  assert np.array_equal(np.concatenate(stacked), np.stack(plain))
+def test_a_step_of_k_batches_holds_k_consecutive_batches():
+  plain = _take(_iterator(), 6)['label']
+  stacked = _take(_iterator(batches_per_step=3), 2)['label']
+  assert plain.shape == (6, 1, 8) and stacked.shape == (2, 3, 8)
+  assert np.array_equal(stacked.reshape(6, 1, 8), plain)
 
 
-@pytest.mark.parametrize('stack', [1, 3])
-def test_device_feed_gathers_the_host_feeds_batches(stack):
-  """Across epoch boundaries (5 batches per epoch), for a resumed start and for stacked steps."""
+@pytest.mark.parametrize('batches_per_step', [1, 3])
+def test_device_feed_gathers_the_host_feeds_batches(batches_per_step):
+  """The same bytes, shapes [k, B, ...] (also for k = 1) and sharding, across epoch boundaries (5
+  batches per epoch) from a resumed start."""
   start_step, steps = 2, 7
-  host = _take(_iterator(start_step=start_step, stack=stack), steps)
-  device = _iterator(start_step=start_step, stack=stack, feed=input_pipeline.DeviceBatches)
+  schedule = dict(start_step=start_step, batches_per_step=batches_per_step)
+  host = _take(_iterator(**schedule), steps)
+  assert host['image'].shape == (steps, batches_per_step, 8, 2, 2, 1)
+  assert np.array_equal(host['image'], _arrays(40)['image'][host['label']])
+  device = _iterator(feed=input_pipeline.DeviceBatches, **schedule)
   select = jax.jit(device.select)
-  for step, expected in enumerate(host, start=start_step):
-    batch = select(next(device), jnp.int32(step))
-    assert np.array_equal(np.asarray(batch['label']), expected)
-    assert np.array_equal(np.asarray(batch['image']), _arrays(40)['image'][expected])
-    sharding = parallel.batch_sharding(parallel.make_mesh(), stacked=stack > 1)
-    assert batch['image'].sharding.is_equivalent_to(sharding, batch['image'].ndim)
+  sharding = parallel.batch_sharding(parallel.make_mesh(), stacked=True)
+  for i in range(steps):
+    batch = select(next(device), jnp.int32(start_step + i))
+    assert set(batch) == set(host)
+    for name, array in batch.items():
+      expected = host[name][i]
+      assert array.shape == expected.shape and array.dtype == expected.dtype
+      assert np.asarray(array).tobytes() == expected.tobytes()
+      assert array.sharding.is_equivalent_to(sharding, array.ndim)
+
+
+@pytest.mark.parametrize('feed', [input_pipeline.BatchIterator, input_pipeline.DeviceBatches])
+def test_feeds_move_every_array_they_are_given(feed):
+  """An extra named array (caption tokens, int32 [N, 5]) comes with the rows of the other arrays."""
+  arrays = {**_arrays(40), 'caption': np.arange(40 * 5, dtype=np.int32).reshape(40, 5)}
+  iterator = _iterator(feed=feed, arrays=arrays)
+  try:
+    batch = jax.jit(iterator.select)(next(iterator), jnp.int32(0))
+  finally:
+    iterator.close()
+  assert batch['caption'].shape == (1, 8, 5) and batch['caption'].dtype == np.int32
+  sharding = parallel.batch_sharding(parallel.make_mesh(), stacked=True)
+  for name, array in arrays.items():
+    assert batch[name].sharding.is_equivalent_to(sharding, array.ndim + 1)
+    assert np.array_equal(batch[name], array[np.asarray(batch['label'])])
 
 
 def test_device_feed_refuses_steps_longer_than_an_epoch():
   with pytest.raises(
     ValueError, match='a step uses 6 and an epoch has 5: use --config.train.feed=host'
   ):
-    _iterator(stack=6, feed=input_pipeline.DeviceBatches)
+    _iterator(batches_per_step=6, feed=input_pipeline.DeviceBatches)
 
 
 def test_device_feed_copies_once_per_epoch():

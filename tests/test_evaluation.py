@@ -86,16 +86,17 @@ def test_stacked_data_and_its_mode_coverage(idx_dir, tfds_dir, tmp_path):
   config = tiny_config('gan_stacked', idx_dir, tfds_dir, steps=2, **{'train.checkpoint_every': 2})
   base = datasets.load_split(datasets.base_config(config.data), 'test')
   stacked = datasets.load_split(config.data, 'test')
-  assert stacked.images.shape == (128, 28, 28, 3) and stacked.num_classes == 1000
+  images = stacked['image']
+  assert images.shape == (128, 28, 28, 3) and stacked.num_classes == 1000
   # Each channel is some base image, and the label encodes the three base labels in base 10.
-  base_images = {image.tobytes(): label for image, label in zip(base.images[..., 0], base.labels)}
-  for image, label in zip(stacked.images[:5], stacked.labels[:5]):
+  base_images = {im.tobytes(): label for im, label in zip(base['image'][..., 0], base['label'])}
+  for image, label in zip(images[:5], stacked['label'][:5]):
     digits = [base_images[image[..., c].tobytes()] for c in range(3)]
     assert label == 100 * digits[0] + 10 * digits[1] + digits[2]
 
   scorer = evaluator.StackedEvaluator(config)
-  varied = scorer.score(stacked.images.astype(np.float32) / 255)
-  collapsed = scorer.score(np.repeat(stacked.images[:1], 128, axis=0).astype(np.float32) / 255)
+  varied = scorer.score(images.astype(np.float32) / 255)
+  collapsed = scorer.score(np.repeat(images[:1], 128, axis=0).astype(np.float32) / 255)
   assert collapsed['modes'] == 1 and varied['modes'] > 1 and varied['kl'] < collapsed['kl']
 
   results = train.train_and_evaluate(config, str(tmp_path))

@@ -22,9 +22,10 @@ def _gan(**fields):
 
 
 def _batch(shape, seed=0):
+  """A batch of random images ``shape`` ([B, H, W, C], or [k, B, H, W, C] for a train step)."""
   return {
     'image': jax.random.uniform(jax.random.PRNGKey(seed), shape),
-    'label': jnp.zeros(shape[-4], jnp.int32),
+    'label': jnp.zeros(shape[:-3], jnp.int32),
   }
 
 
@@ -32,7 +33,7 @@ def _batch(shape, seed=0):
 def test_gan_step_makes_n_critic_d_updates_per_g_update(n_critic):
   method = _gan(**{'method.n_critic': n_critic})
   assert method.batches_per_step == n_critic
-  shape = (8, 28, 28, 1) if n_critic == 1 else (n_critic, 8, 28, 28, 1)
+  shape = (n_critic, 8, 28, 28, 1)  # A step's batch is [k, B, ...], also for k = 1.
   state = method.init(jax.random.PRNGKey(0), _batch((8, 28, 28, 1)))
   step = jax.jit(method.train_step)
   for _ in range(2):
@@ -52,17 +53,41 @@ def test_gan_generator_loss_is_selectable(loss, expected):
   method = _gan(**{'loss.name': loss})
   logits = jnp.array([-2.0, 0.5, 3.0])
   np.testing.assert_allclose(
-    method.g_loss_fn(logits), jnp.mean(expected(jax.nn.sigmoid(logits))), rtol=1e-5
+    method.loss.g_loss(logits), jnp.mean(expected(jax.nn.sigmoid(logits))), rtol=1e-5
   )
 
 
-def test_gan_ema_tracks_the_generator():
+def test_gan_ema_tracks_the_generator_params_and_batch_statistics():
   method = _gan(**{'method.ema_decay': 0.5})
   state = method.init(jax.random.PRNGKey(0), _batch((8, 28, 28, 1)))
-  before = state.players['g'].params
-  state, _ = jax.jit(method.train_step)(state, _batch((8, 28, 28, 1)))
-  expected = jax.tree.map(lambda old, new: 0.5 * old + 0.5 * new, before, state.players['g'].params)
-  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6), state.ema['g'], expected)
+  before = state.players['g']
+  state, _ = jax.jit(method.train_step)(state, _batch((1, 8, 28, 28, 1)))
+  after = state.players['g']
+  for got, old, new in (
+    (state.ema['g'].params, before.params, after.params),
+    (state.ema['g'].batch_stats, before.batch_stats, after.batch_stats),
+  ):
+    expected = jax.tree.map(lambda o, n: 0.5 * o + 0.5 * n, old, new)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6), got, expected)
+  # Samples decode with the EMA copy's statistics, not the live generator's.
+  z = method.latents(jax.random.PRNGKey(1), 4)
+  with_ema = method.decode(state, z)
+  live = method.decode(state.replace(ema={}), z)
+  ema_variables = {'params': state.ema['g'].params, 'batch_stats': state.ema['g'].batch_stats}
+  np.testing.assert_allclose(
+    with_ema, after.apply_fn(ema_variables, z['z'], train=False), rtol=1e-6
+  )
+  assert float(jnp.abs(with_ema - live).max()) > 1e-4
+
+
+def test_ema_follows_the_player_until_its_start_step():
+  method = _gan(**{'method.ema_decay': 0.9, 'method.ema_start': 2})
+  state = method.init(jax.random.PRNGKey(0), _batch((8, 28, 28, 1)))
+  step = jax.jit(method.train_step)
+  for s in range(3):
+    state, _ = step(state, _batch((1, 8, 28, 28, 1), seed=s))
+    same = jax.tree.map(np.array_equal, state.ema['g'].params, state.players['g'].params)
+    assert all(jax.tree.leaves(same)) == (s < 2), s
 
 
 @pytest.mark.parametrize('loss', ['nonsaturating', 'relativistic'])
@@ -73,11 +98,11 @@ def test_reused_fakes_give_the_updates_of_a_fresh_forward_on_the_same_z(monkeypa
   results = []
   for reuse in (False, True):
     method = _gan(**{'method.reuse_fakes': reuse, 'loss.name': loss})
-    monkeypatch.setattr(method, 'latents', lambda rng, num, labels=None: {'z': fixed_z[:num]})
+    monkeypatch.setattr(method, 'latents', lambda rng, num: {'z': fixed_z[:num]})
     state = method.init(jax.random.PRNGKey(0), _batch((8, 28, 28, 1)))
     step = jax.jit(method.train_step)
     for seed in range(2):
-      state, metrics = step(state, _batch((8, 28, 28, 1), seed))
+      state, metrics = step(state, _batch((1, 8, 28, 28, 1), seed))
     players = {name: (p.params, p.batch_stats, p.opt_state) for name, p in state.players.items()}
     results.append((players, metrics))
   (want, want_metrics), (got, got_metrics) = results
@@ -101,9 +126,10 @@ def test_unknown_names_are_errors():
   ):
     methods.create(config, (28, 28, 1), 10)
   config = config_lib.load_recipe(f'{REPO}/configs/gan.py')
-  config.model.generator = 'mlp_gen'
-  with pytest.raises(ValueError, match="unknown net 'mlp_gen'"):
-    methods.create(config, (28, 28, 1), 10)
+  for name in ('mlp_gen', 'mlp.MLPGen', 'mpl.MLPGenerator'):
+    config.model.generator = name
+    with pytest.raises(ValueError, match=f"unknown net '{name}': name a net as 'MODULE.NAME'"):
+      methods.create(config, (28, 28, 1), 10)
 
 
 @pytest.mark.parametrize('recipe', ['vae', 'ae'])
@@ -115,7 +141,7 @@ def test_autoencoder_step_and_figures(recipe):
   step = jax.jit(method.train_step)
   losses = []
   for _ in range(5):
-    state, metrics = step(state, batch)
+    state, metrics = step(state, jax.tree.map(lambda x: x[None], batch))
     losses.append(float(metrics['loss']))
   assert losses[-1] < losses[0]
   if recipe == 'ae':

@@ -24,8 +24,9 @@ def _step_twice(recipe, dtype):
   }
   state = method.init(jax.random.PRNGKey(1), batch)
   step = jax.jit(method.train_step)
-  state, first = step(state, batch)
-  state, second = step(state, batch)
+  stacked = jax.tree.map(lambda x: x[None], batch)  # A step's batch: [k = 1, B, ...].
+  state, first = step(state, stacked)
+  state, second = step(state, stacked)
   return state, first, second
 
 

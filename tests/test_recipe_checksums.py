@@ -38,7 +38,10 @@ TINY = {
   'lsgan': _DCGAN,
   'wgan': _DCGAN,
   'wgan_gp': _DCGAN,
-  'cgan': {'model.generator_kwargs.hidden': (16, 32), 'model.discriminator_kwargs.hidden': (32, 16)},
+  'cgan': {
+    'model.generator_kwargs.hidden': (16, 32),
+    'model.discriminator_kwargs.hidden': (32, 16),
+  },
   'infogan': {
     'model.generator_kwargs.hidden': 32,
     'model.discriminator_kwargs.hidden': 32,

@@ -58,9 +58,9 @@ def test_idx_split_is_cropped_and_resized_at_load(tmp_path):
     source_dir=directory, tfds_dir=str(tmp_path / 'tfds'), center_crop=20, image_size=16
   )
   split = datasets.load_split(small, 'train')
-  assert split.images.shape == (32, 16, 16, 1) and split.images.dtype == np.uint8
+  assert split['image'].shape == (32, 16, 16, 1) and split['image'].dtype == np.uint8
   np.testing.assert_array_equal(
-    split.images, transforms.crop_and_resize(datasets.load_split(plain, 'train').images, 20, 16)
+    split['image'], transforms.crop_and_resize(datasets.load_split(plain, 'train')['image'], 20, 16)
   )
   assert datasets.dataset_id(small) != datasets.dataset_id(plain)  # The evaluator's cache key.
 
@@ -70,8 +70,8 @@ def test_celeba64_is_cropped_resized_and_labelled_by_an_attribute(tmp_path):
   config.data.tfds_dir = str(tmp_path)
   with tfds.testing.mock_data(num_examples=6):
     split = datasets.load_split(config.data, 'train')
-    assert split.images.shape == (6, 64, 64, 3) and split.num_classes == 2
-    assert set(np.unique(split.labels)) <= {0, 1}
+    assert split['image'].shape == (6, 64, 64, 3) and split.num_classes == 2
+    assert set(np.unique(split['label'])) <= {0, 1}
     config.data.label_attribute = 'Wings'
     with pytest.raises(ValueError, match="label_attribute='Wings' is not an attribute of celeb_a"):
       datasets.load_split(config.data, 'train')

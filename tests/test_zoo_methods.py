@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from gans import config_lib, losses, methods, nets
-from gans.methods import infogan
+from gans.methods import adversarial, infogan
 
 TINY_MODELS = {
   'cgan': dict(generator_kwargs=dict(hidden=(16, 32)), discriminator_kwargs=dict(hidden=(32, 16))),
@@ -40,8 +40,9 @@ def _method(recipe, image_shape=(28, 28, 1), dataset=None, **fields):
   return methods.create(config, image_shape, 10)
 
 
-def _batch(method, batch=8, seed=0, image_shape=(28, 28, 1)):
-  stack = () if method.batches_per_step == 1 else (method.batches_per_step,)
+def _batch(method, batch=8, seed=0, image_shape=(28, 28, 1), stacked=False):
+  """Random images in [-1, 1] and labels: name -> [B, ...], or a step's [k, B, ...] when ``stacked``."""
+  stack = (method.batches_per_step,) if stacked else ()
   rng_image, rng_label = jax.random.split(jax.random.PRNGKey(seed))
   return {
     'image': jax.random.uniform(rng_image, (*stack, batch, *image_shape), minval=-1.0, maxval=1.0),
@@ -50,17 +51,16 @@ def _batch(method, batch=8, seed=0, image_shape=(28, 28, 1)):
 
 
 def _train(method, steps=2, **kwargs):
-  """Trains ``steps`` steps on one batch; returns (state, metrics per step, state.aux per step)."""
-  batch = _batch(method, **kwargs)
-  example = batch if method.batches_per_step == 1 else jax.tree.map(lambda x: x[0], batch)
-  state = method.init(jax.random.PRNGKey(0), example)
+  """Trains ``steps`` steps on one batch; returns (state, metrics per step, state.carry per step)."""
+  batch = _batch(method, stacked=True, **kwargs)
+  state = method.init(jax.random.PRNGKey(0), jax.tree.map(lambda x: x[0], batch))
   step = jax.jit(method.train_step)
-  history, aux = [], [state.aux]
+  history, carry = [], [state.carry]
   for _ in range(steps):
     state, metrics = step(state, batch)
     history.append(metrics)
-    aux.append(state.aux)
-  return state, history, aux
+    carry.append(state.carry)
+  return state, history, carry
 
 
 # BEGAN with a large λ_k, so that k_t would leave [0, 1] without the clipping.
@@ -116,23 +116,31 @@ def test_wgan_clipping_keeps_weights_in_range_and_wgan_gp_does_not_clip(trained)
 def test_wasserstein_metrics_are_raw_critic_means():
   method = _method('wgan_gp')
   scores = jnp.array([-3.0, 5.0])
-  metrics = method._score_metrics(scores, 2 * scores)
+  metrics = adversarial.score_metrics(method.loss, scores, 2 * scores)
   assert float(metrics['d_real']) == 1.0 and float(metrics['d_fake']) == 2.0
   method = _method('cgan')  # Logit loss: probabilities.
   np.testing.assert_allclose(
-    method._score_metrics(scores, scores)['d_real'], 0.5 * (0.0474 + 0.9933), atol=1e-3
+    adversarial.score_metrics(method.loss, scores, scores)['d_real'],
+    0.5 * (0.0474 + 0.9933),
+    atol=1e-3,
   )
 
 
 @pytest.mark.parametrize('penalty', ['two_sided', 'one_sided', 'r1', 'dragan'])
 def test_penalty_kind_selects_the_library_penalty(penalty):
-  """``loss.penalty`` picks the gans.losses penalty of D's scores, on the same points and noise."""
-  method = _method('wgan_gp', **{'loss.penalty': penalty, 'method.n_critic': 1})
+  """``loss.penalty_kind`` picks the gans.losses penalty of D's scores, on the same points and noise,
+  and the D loss adds it times ``loss.penalty_weight``."""
+  method = _method('wgan_gp', **{'loss.penalty_kind': penalty, 'method.n_critic': 1})
   batch = _batch(method)
   state = method.init(jax.random.PRNGKey(0), batch)
   d = state.players['d']
   rng = jax.random.PRNGKey(3)
-  penalty_value = method._penalty(d, d.params, batch['image'], -batch['image'], None, rng)
+  real, fake = batch['image'], -batch['image']
+  loss, (_, metrics) = adversarial.critic_loss(
+    method.loss, method.config.loss, d, d.params, (real,), (fake,), rng
+  )
+  penalty_value = metrics['gradient_penalty']
+  np.testing.assert_allclose(loss, metrics['d_loss'] + 10.0 * penalty_value, rtol=1e-5)
 
   def critic_fn(x):
     return d.apply_fn({'params': d.params}, x, train=True)
@@ -156,30 +164,30 @@ def test_lsgan_targets_are_configurable(coding, abc):
   method = _method('lsgan', **{'loss.a': a, 'loss.b': b, 'loss.c': c})
   real, fake = jnp.array([0.3, 0.9]), jnp.array([-0.5, 0.2])
   np.testing.assert_allclose(
-    method.d_loss_fn(real, fake),
+    method.loss.d_loss(real, fake),
     0.5 * jnp.mean((real - b) ** 2) + 0.5 * jnp.mean((fake - a) ** 2),
     rtol=1e-6,
   )
-  np.testing.assert_allclose(method.g_loss_fn(fake), 0.5 * jnp.mean((fake - c) ** 2), rtol=1e-6)
+  np.testing.assert_allclose(method.loss.g_loss(fake), 0.5 * jnp.mean((fake - c) ** 2), rtol=1e-6)
 
 
 @pytest.mark.parametrize('name', ['hinge', 'relativistic'])
 def test_other_adversarial_losses_train(name):
   method = _method('lsgan', **{'loss.name': name})
-  assert method.g_uses_real == (name == 'relativistic')
+  assert method.loss.uses_real_in_g == (name == 'relativistic')
   _, history, _ = _train(method)
   assert np.isfinite(float(history[-1]['g_loss']))
 
 
 def test_began_k_follows_the_controller_and_stays_in_unit_interval(trained):
-  _, _, history, aux = trained('began')
-  for before, metrics, after in zip(aux, history, aux[1:]):
+  _, _, history, carry = trained('began')
+  for before, metrics, after in zip(carry, history, carry[1:]):
     expected = np.clip(
       before['k'] + 5.0 * (0.5 * metrics['real_ae_loss'] - metrics['fake_ae_loss']), 0.0, 1.0
     )
     np.testing.assert_allclose(after['k'], expected, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(metrics['k'], after['k'])
-  ks = [float(a['k']) for a in aux[1:]]
+  ks = [float(a['k']) for a in carry[1:]]
   assert all(0.0 <= k <= 1.0 for k in ks) and max(ks) > 0
 
 
@@ -196,11 +204,21 @@ def test_infogan_information_term_enters_both_players_losses():
   info = losses.infogan_categorical_loss(
     fake_out[1], latents['category']
   ) + 0.5 * losses.infogan_continuous_loss(fake_out[2], latents['continuous'])
-  g_loss, g_metrics = method._generator_terms(None, fake_out, None, latents)
-  np.testing.assert_allclose(g_loss, g_metrics['g_loss'] + 2.0 * info, rtol=1e-6)
-  np.testing.assert_allclose(g_metrics['g_loss'], losses.nonsaturating_generator_loss(fake_out[0]))
-  d_loss, d_metrics = method._critic_terms(None, None, fake_out, fake_out, latents, {})
+  weighted, _ = method.info_loss(fake_out, latents)
+  np.testing.assert_allclose(weighted, 2.0 * info, rtol=1e-6)
+  d_loss, d_metrics = method._critic_terms(fake_out, fake_out, latents)
   np.testing.assert_allclose(d_loss, d_metrics['d_loss'] + 2.0 * info, rtol=1e-6)
+  # In the step, both players' updates move with λ (same init, data and noise).
+  updates = {}
+  for weight in (0.0, 2.0):
+    method = _method('infogan', **{'loss.info_weight': weight})
+    state, _, _ = _train(method, steps=1)
+    updates[weight] = {name: player.params for name, player in state.players.items()}
+  for name in ('g', 'd'):
+    moved = jax.tree.map(
+      lambda a, b: float(jnp.abs(a - b).max()), updates[0.0][name], updates[2.0][name]
+    )
+    assert max(jax.tree.leaves(moved)) > 0, name
 
 
 def test_cgan_discriminator_and_generator_see_the_label():
@@ -216,7 +234,7 @@ def test_cgan_discriminator_and_generator_see_the_label():
   )
   rng = jax.random.PRNGKey(1)
   assert not np.allclose(
-    method.generate(state, rng, 4, zeros[:4]), method.generate(state, rng, 4, ones[:4])
+    method.generate(state, rng, 4, label=zeros[:4]), method.generate(state, rng, 4, label=ones[:4])
   )
   images, labels = method.class_samples(state, rng, 12)
   assert images.shape == (12, 28, 28, 1)
@@ -258,19 +276,34 @@ def test_infogan_code_accuracy_and_traversals(trained):
 @pytest.mark.parametrize(
   'name, kwargs, inputs, expected',
   [
-    ('infogan_generator', dict(image_shape=(28, 28, 1), hidden=16), [(2, 74)], (2, 28, 28, 1)),
-    ('infogan_generator', dict(image_shape=(32, 32, 3), hidden=16), [(2, 74)], (2, 32, 32, 3)),
-    ('began_generator', dict(image_shape=(28, 28, 1), filters=4), [(2, 8)], (2, 28, 28, 1)),
-    ('began_generator', dict(image_shape=(32, 32, 3), filters=4), [(2, 8)], (2, 32, 32, 3)),
     (
-      'began_generator',
+      'infogan.InfoGANGenerator',
+      dict(image_shape=(28, 28, 1), hidden=16),
+      [(2, 74)],
+      (2, 28, 28, 1),
+    ),
+    (
+      'infogan.InfoGANGenerator',
+      dict(image_shape=(32, 32, 3), hidden=16),
+      [(2, 74)],
+      (2, 32, 32, 3),
+    ),
+    ('began.BEGANDecoder', dict(image_shape=(28, 28, 1), filters=4), [(2, 8)], (2, 28, 28, 1)),
+    ('began.BEGANDecoder', dict(image_shape=(32, 32, 3), filters=4), [(2, 8)], (2, 32, 32, 3)),
+    (
+      'began.BEGANDecoder',
       dict(image_shape=(64, 64, 3), filters=4, blocks=3),
       [(2, 8)],
       (2, 64, 64, 3),
     ),
-    ('began_discriminator', dict(hidden=8, filters=4), [(2, 28, 28, 1)], (2, 28, 28, 1)),
-    ('began_discriminator', dict(hidden=8, filters=4, blocks=3), [(2, 64, 64, 3)], (2, 64, 64, 3)),
-    ('mlp_trunk', dict(hidden=(8, 6)), [(2, 32, 32, 3)], (2, 6)),
+    ('began.BEGANAutoencoder', dict(hidden=8, filters=4), [(2, 28, 28, 1)], (2, 28, 28, 1)),
+    (
+      'began.BEGANAutoencoder',
+      dict(hidden=8, filters=4, blocks=3),
+      [(2, 64, 64, 3)],
+      (2, 64, 64, 3),
+    ),
+    ('mlp.MLPTrunk', dict(hidden=(8, 6)), [(2, 32, 32, 3)], (2, 6)),
   ],
 )
 def test_net_shapes(name, kwargs, inputs, expected):
@@ -283,7 +316,7 @@ def test_net_shapes(name, kwargs, inputs, expected):
 @pytest.mark.parametrize('image_shape', [(28, 28, 1), (32, 32, 3)])
 def test_infogan_discriminator_heads(image_shape):
   net = nets.build(
-    'infogan_discriminator', hidden=16, q_hidden=8, num_categories=10, num_continuous=2
+    'infogan.InfoGANDiscriminator', hidden=16, q_hidden=8, num_categories=10, num_continuous=2
   )
   images = jnp.zeros((3, *image_shape))
   logits, code_logits, code_means = net.apply(

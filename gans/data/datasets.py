@@ -1,4 +1,5 @@
-"""Loads a dataset split into memory as NHWC uint8 images and int32 labels, through TFDS.
+"""Loads a dataset split into memory through TFDS, as named arrays (a ``Split``): ``{'image': uint8
+[N, H, W, C], 'label': int32 [N]}``.
 
 Sources (``config.data.source``):
   * ``idx``: MNIST-format IDX files on local disk, prepared once by the project's own TFDS builder
@@ -30,18 +31,39 @@ class MissingDataError(FileNotFoundError):
 
 @dataclasses.dataclass(frozen=True)
 class Split:
-  """One split held in memory: ``images`` uint8 [N, H, W, C] and
-  ``labels`` int32 [N]."""
+  """One split held in memory: named arrays with the same leading length N (the examples), e.g.
+  ``{'image': uint8 [N, H, W, C], 'label': int32 [N]}``, and the number of classes of the labels."""
 
-  images: np.ndarray
-  labels: np.ndarray
+  arrays: dict[str, np.ndarray]
   num_classes: int
 
   def __post_init__(self):
-    if len(self.images) == 0:
-      raise ValueError('the split is empty: check the dataset files and the split name.')
-    if len(self.labels) != len(self.images):
-      raise ValueError(f'{len(self.images)} images but {len(self.labels)} labels.')
+    lengths = {name: len(array) for name, array in self.arrays.items()}
+    named = ', '.join(f'{name}: {length}' for name, length in lengths.items()) or 'no arrays'
+    if len(set(lengths.values())) > 1:
+      raise ValueError(f'the arrays of a split need the same number of examples, got {named}.')
+    if not any(lengths.values()):
+      raise ValueError(f'the split is empty ({named}): check the dataset files and the split name.')
+
+  def __getitem__(self, name: str) -> np.ndarray:
+    """The array ``name``, [N, ...]."""
+    if name not in self.arrays:
+      raise KeyError(f'the split has no array {name!r}, only {", ".join(self.arrays)}.')
+    return self.arrays[name]
+
+  def __len__(self) -> int:
+    """The number of examples N."""
+    return len(next(iter(self.arrays.values())))
+
+  @property
+  def names(self) -> tuple[str, ...]:
+    """The names of the arrays, e.g. ``('image', 'label')``."""
+    return tuple(self.arrays)
+
+  @property
+  def nbytes(self) -> int:
+    """The host memory of all arrays."""
+    return sum(array.nbytes for array in self.arrays.values())
 
 
 def idx_source_dir(data_config) -> str:
@@ -101,7 +123,8 @@ def _catalogue_data_source(data_config, split: str):
 
 def dataset_id(data_config) -> str:
   """A name for the data a run trains on, unique per source files: keys caches such as the evaluator's."""
-  suffix = f'-stack{data_config.stack}' if data_config.get('stack', 0) else ''
+  stacked = data_config.get('stacked_images', 0)
+  suffix = f'-stack{stacked}' if stacked else ''
   for field in ('center_crop', 'image_size', 'label_attribute'):
     if data_config.get(field):
       suffix += f'-{field}{data_config[field]}'
@@ -120,34 +143,42 @@ def _toy_split(data_config, split: str) -> Split:
   points = toy.toy_dataset(
     data_config.name, data_config.toy_train_size, seed={'train': 0, 'test': 1}[split]
   )
-  return Split(points, np.zeros(len(points), np.int32), num_classes=1)
+  return Split({'image': points, 'label': np.zeros(len(points), np.int32)}, num_classes=1)
 
 
 def stack_split(base: Split, channels: int, seed: int) -> Split:
-  """Stacked data (Metz et al. 2017; PacGAN's Stacked MNIST): example i puts ``channels`` random images
-  of ``base`` [N, H, W, 1] in the channels of one [H, W, channels] image; its label is the mode
-  Σ_c y_c · K^(channels-1-c), one of K^channels (1,000 for K = 10, 3 channels). Same size as ``base``."""
-  if base.images.shape[-1] != 1:
-    raise ValueError(f'stacking needs single-channel images, got shape {base.images.shape[1:]}.')
-  rows = np.random.default_rng(seed).integers(0, len(base.images), (len(base.images), channels))
-  images = np.concatenate([base.images[rows[:, c]] for c in range(channels)], axis=-1)
+  """Stacked data (Metz et al. 2017; PacGAN's Stacked MNIST): example i puts ``channels`` random
+  images of ``base['image']`` [N, H, W, 1] in the channels of one [H, W, channels] image; its label
+  is the mode Σ_c y_c · K^(channels-1-c), one of K^channels (1,000 for K = 10, 3 channels). Same
+  size as ``base``."""
+  images, labels = base['image'], base['label']
+  if images.shape[-1] != 1:
+    raise ValueError(f'stacking needs single-channel images, got shape {images.shape[1:]}.')
+  rows = np.random.default_rng(seed).integers(0, len(base), (len(base), channels))
   digits = base.num_classes ** np.arange(channels - 1, -1, -1)
-  return Split(images, (base.labels[rows] @ digits).astype(np.int32), base.num_classes**channels)
+  return Split(
+    {
+      'image': np.concatenate([images[rows[:, c]] for c in range(channels)], axis=-1),
+      'label': (labels[rows] @ digits).astype(np.int32),
+    },
+    base.num_classes**channels,
+  )
 
 
 def base_config(data_config):
-  """The config of the data before stacking (``stack`` = 0)."""
+  """The config of the data before stacking (``stacked_images`` = 0)."""
   base = data_config.copy_and_resolve_references()
-  base.stack = 0
+  base.stacked_images = 0
   return base
 
 
 def load_split(data_config, split: str) -> Split:
   """Reads the whole ``split`` of ``data_config.name`` into memory (a one-off cost at start-up), stacked
-  over ``data_config.stack`` channels when that is > 0."""
-  if data_config.get('stack', 0):
+  over ``data_config.stacked_images`` channels when that is > 0."""
+  stacked = data_config.get('stacked_images', 0)
+  if stacked:
     seed = {'train': 0, 'test': 1}.get(split, 2)
-    return stack_split(load_split(base_config(data_config), split), data_config.stack, seed)
+    return stack_split(load_split(base_config(data_config), split), stacked, seed)
   if data_config.source == 'toy':
     return _toy_split(data_config, split)
   if data_config.source == 'idx':
@@ -171,7 +202,8 @@ def load_split(data_config, split: str) -> Split:
     )
     labels.append([_label(example, attribute, data_config.name) for example in examples])
   return Split(
-    np.concatenate(images), np.concatenate(labels).astype(np.int32), 2 if attribute else num_classes
+    {'image': np.concatenate(images), 'label': np.concatenate(labels).astype(np.int32)},
+    2 if attribute else num_classes,
   )
 
 

@@ -1,5 +1,8 @@
 """Deterministic, resumable, data-parallel batches from an in-memory split, fed two ways.
 
+A feed moves the named arrays it is given, ``{name: [N, ...]}`` with the same N (the trainer passes
+the arrays its method names: ``image``, ``label``, ...); every array's rows follow one schedule.
+
 Batch number ``b`` (counting from the start of training) is a pure function of ``(seed, b)``:
 
     epoch    = b // batches_per_epoch          (the last incomplete batch of an epoch is dropped)
@@ -7,8 +10,10 @@ Batch number ``b`` (counting from the start of training) is a pure function of `
     global   = order[(b % batches_per_epoch)·B : ... + B]
     device d of the mesh gets global[d·B/D : (d + 1)·B/D]
 
-so a run resumed at step ``s`` sees exactly the batches an uninterrupted run would have seen. Step ``s``
-consumes batches ``s·k ... s·k + k - 1`` (``k = stack``, the batches a method uses per step).
+so a run resumed at step ``s`` sees exactly the batches an uninterrupted run would have seen. Step
+``s`` consumes batches ``s·k ... s·k + k - 1`` (``k = batches_per_step`` >= 1, the batches a method
+uses per step): its batch is ``{name: [k, B, ...]}``, split over the mesh along axis 1, also for
+k = 1.
 
 * ``BatchIterator`` (host feed): a background thread gathers each host's rows (one vectorised take per
   array, no per-example Python) and copies them to the devices ``prefetch`` steps ahead of the loop; each
@@ -45,7 +50,8 @@ def host_rows(global_rows: np.ndarray, process_index: int, process_count: int) -
 
 class _Schedule:
   """Which rows each batch number holds (module docstring), and how a batch is split over ``mesh``;
-  shared by both feeds. ``arrays``: name -> [N, ...] host arrays; step ``start_step`` comes first."""
+  shared by both feeds. ``arrays``: name -> [N, ...] host arrays; step ``start_step`` comes first
+  and each step takes ``batches_per_step`` batches."""
 
   def __init__(
     self,
@@ -55,7 +61,7 @@ class _Schedule:
     seed: int,
     mesh,
     start_step: int = 0,
-    stack: int = 1,
+    batches_per_step: int = 1,
   ):
     parallel.local_batch_size(global_batch_size)  # Checks divisibility.
     num_examples = len(next(iter(arrays.values())))
@@ -69,9 +75,9 @@ class _Schedule:
       )
     self._seed = seed
     self._mesh = mesh
-    self._batch_sharding = parallel.batch_sharding(mesh, stacked=stack > 1)
+    self._batch_sharding = parallel.batch_sharding(mesh, stacked=True)
     self._step = start_step
-    self._stack = stack
+    self._batches_per_step = batches_per_step
     self._epoch_order = (-1, None)
 
   @property
@@ -90,9 +96,9 @@ class _Schedule:
 
 
 class BatchIterator(_Schedule, Iterator[dict]):
-  """Host feed: yields ``{'image': uint8 [B, H, W, C], 'label': int32 [B]}`` global ``jax.Array`` batches
-  sharded over the mesh; with ``stack=k`` > 1 each item holds ``k`` consecutive batches as
-  ``[k, B, ...]``."""
+  """Host feed: yields each step's batch, ``{name: [k, B, ...]}`` global ``jax.Array``s (``k =
+  batches_per_step`` consecutive batches; e.g. ``'image'`` uint8 [k, B, H, W, C], ``'label'`` int32
+  [k, B]) split over the mesh along axis 1."""
 
   def __init__(self, arrays: dict[str, np.ndarray], *, prefetch: int = 2, **schedule):
     super().__init__(arrays, **schedule)
@@ -108,16 +114,14 @@ class BatchIterator(_Schedule, Iterator[dict]):
     return inputs
 
   def _host_batch(self, step: int) -> dict[str, np.ndarray]:
+    """This host's share of step ``step``'s batch: ``{name: [k, B / P, ...]}``."""
+    k = self._batches_per_step
     rows = np.stack(
       [
-        host_rows(
-          self.global_rows(step * self._stack + j), jax.process_index(), jax.process_count()
-        )
-        for j in range(self._stack)
+        host_rows(self.global_rows(step * k + j), jax.process_index(), jax.process_count())
+        for j in range(k)
       ]
     )
-    if self._stack == 1:
-      rows = rows[0]
     return {name: array[rows] for name, array in self._arrays.items()}
 
   def _produce(self):
@@ -155,9 +159,9 @@ class DeviceBatches(_Schedule, Iterator[dict]):
 
   ``next`` yields the step's inputs, ``{'arrays': name -> [N, ...] replicated, 'orders': int32 [2, N]
   replicated (the orders of epochs e and e + 1), 'first_epoch': int32 e}``; a new one is made only when a
-  step's first batch enters a new epoch (a step of ``stack`` batches spans at most two epochs).
-  ``select(inputs, state.step)``, traced inside the jitted step, returns the batch the host feed would have
-  given: ``{'image': [B, ...], 'label': [B]}`` (``[k, B, ...]`` when ``stack=k`` > 1) split over the mesh.
+  step's first batch enters a new epoch (a step of ``k = batches_per_step`` batches spans at most
+  two epochs). ``select(inputs, state.step)``, traced inside the jitted step, returns the batch the
+  host feed would have given: ``{name: [k, B, ...]}`` split over the mesh along axis 1.
 
   Rows of fewer-than-4-byte elements (uint8 images) are kept as 32-bit words, [N, row bytes / 4] uint32,
   and unpacked after the gather: XLA:CPU gathers element by element, so this gathers 4× fewer elements
@@ -166,11 +170,11 @@ class DeviceBatches(_Schedule, Iterator[dict]):
 
   def __init__(self, arrays: dict[str, np.ndarray], **schedule):
     super().__init__(arrays, **schedule)
-    if self._stack > self._batches_per_epoch:
+    if self._batches_per_step > self._batches_per_epoch:
       raise ValueError(
-        f'the device feed takes a step of at most one epoch of batches, but a step uses {self._stack} '
-        f'and an epoch has {self._batches_per_epoch}: use --config.train.feed=host or a smaller '
-        'config.train.batch_size.'
+        'the device feed takes a step of at most one epoch of batches, but a step uses '
+        f'{self._batches_per_step} and an epoch has {self._batches_per_epoch}: use '
+        '--config.train.feed=host or a smaller config.train.batch_size.'
       )
     self._replicated = parallel.replicated(self._mesh)
     self._rows = {name: (array.shape[1:], array.dtype) for name, array in arrays.items()}
@@ -184,7 +188,7 @@ class DeviceBatches(_Schedule, Iterator[dict]):
     return jax.make_array_from_callback(array.shape, self._replicated, lambda index: array[index])
 
   def __next__(self) -> dict:
-    epoch = self._step * self._stack // self._batches_per_epoch
+    epoch = self._step * self._batches_per_step // self._batches_per_epoch
     self._step += 1
     if self._inputs[0] != epoch:
       orders = np.stack(
@@ -201,18 +205,18 @@ class DeviceBatches(_Schedule, Iterator[dict]):
     return self._inputs[1]
 
   def select(self, inputs: dict, step: jax.Array) -> dict:
-    """The batches of step ``step`` (an int32 scalar, traced) gathered on the devices."""
-    batch_numbers = step * self._stack + jnp.arange(self._stack)
+    """The batch of step ``step`` (an int32 scalar, traced), ``{name: [k, B, ...]}``, gathered on
+    the devices."""
+    k = self._batches_per_step
+    batch_numbers = step * k + jnp.arange(k)
     epochs = batch_numbers // self._batches_per_epoch - inputs['first_epoch']
     starts = batch_numbers % self._batches_per_epoch * self._global_batch_size
     rows = jax.vmap(
       lambda epoch, start: jax.lax.dynamic_slice(
         inputs['orders'], (epoch, start), (1, self._global_batch_size)
       )[0]
-    )(epochs, starts)
-    rows = jax.lax.with_sharding_constraint(
-      rows if self._stack > 1 else rows[0], self._batch_sharding
-    )
+    )(epochs, starts)  # [k, B]
+    rows = jax.lax.with_sharding_constraint(rows, self._batch_sharding)
     return {
       name: _from_words(jnp.take(array, rows, axis=0), *self._rows[name])
       for name, array in inputs['arrays'].items()

@@ -9,8 +9,8 @@ classifier the project trains on the dataset's training split and caches beside 
 The same metrics of ``eval.num_samples`` real *training* images against the test images are the floor:
 what a perfect generator would score with this extractor and sample size.
 
-Stacked data (``data.stack`` = 3): modes covered out of 1,000 and KL(mode histogram ‖ uniform), each
-channel labelled by the classifier of the unstacked dataset.
+Stacked data (``data.stacked_images`` = 3): modes covered out of 1,000 and KL(mode histogram ‖
+uniform), each channel labelled by the classifier of the unstacked dataset.
 
 Toy 2-D mixtures: modes captured, fraction of high-quality samples and KL(mode histogram ‖ uniform) over
 ``eval.num_samples`` samples (the VEEGAN/PacGAN protocol, 2,500 samples).
@@ -35,6 +35,12 @@ def to_unit_range(images: np.ndarray, value_range) -> np.ndarray:
   return np.clip((np.asarray(images, np.float32) - lo) / (hi - lo), 0.0, 1.0)
 
 
+def _classifier_data(train: datasets.Split, test: datasets.Split) -> Callable[[], tuple]:
+  """The ``data_loader_fn`` of ``classifier.load_or_train_classifier``: -> (train images
+  [N, H, W, C], train labels [N], test images [M, H, W, C], test labels [M])."""
+  return lambda: (train['image'], train['label'], test['image'], test['label'])
+
+
 class ImageEvaluator:
   """Scores [N, H, W, C] samples in [0, 1] against the test split with a feature extractor."""
 
@@ -43,7 +49,7 @@ class ImageEvaluator:
     if self.cfg.feature_extractor == 'classifier':
       self.extractor = classifier.load_or_train_classifier(
         datasets.cache_dir(config.data, 'classifier'),
-        lambda: (train_split.images, train_split.labels, test_split.images, test_split.labels),
+        _classifier_data(train_split, test_split),
         num_classes=train_split.num_classes,
         steps=self.cfg.classifier_steps,
         min_accuracy=self.cfg.classifier_min_accuracy or None,
@@ -52,12 +58,12 @@ class ImageEvaluator:
       self.extractor = classifier.get_feature_extractor(
         self.cfg.feature_extractor, weights_path=self.cfg.feature_weights or None
       )
-    num = min(self.cfg.num_samples, len(test_split.images))
+    num = min(self.cfg.num_samples, len(test_split))
     self.real_features, self.real_logits = self.extractor.features_and_logits(
-      test_split.images[:num]
+      test_split['image'][:num]
     )
-    self._train_images = train_split.images[:num]
-    self._train_labels = train_split.labels[:num]
+    self._train_images = train_split['image'][:num]
+    self._train_labels = train_split['label'][:num]
 
   def score_features(self, features: np.ndarray, logits: np.ndarray) -> dict[str, float]:
     cfg = self.cfg
@@ -101,11 +107,15 @@ class StackedEvaluator:
     self.num_classes = train.num_classes
     self.extractor = classifier.load_or_train_classifier(
       datasets.cache_dir(base, 'classifier'),
-      lambda: (train.images, train.labels, test.images, test.labels),
+      _classifier_data(train, test),
       num_classes=train.num_classes,
       steps=config.eval.classifier_steps,
       min_accuracy=config.eval.classifier_min_accuracy or None,
     )
+
+  def floor(self) -> dict[str, float]:
+    """No floor row: mode coverage of real data is the whole mixture by construction."""
+    return {}
 
   def score(self, images: np.ndarray, labels=None) -> dict[str, float]:
     del labels
@@ -118,6 +128,10 @@ class ToyEvaluator:
   def __init__(self, config):
     self.mixture = toy.TOY_MIXTURES[config.data.name]
 
+  def floor(self) -> dict[str, float]:
+    """No floor row: mode coverage of real data is the whole mixture by construction."""
+    return {}
+
   def score(self, points: np.ndarray, labels=None) -> dict[str, float]:
     del labels
     return mode_coverage(points, self.mixture.centers, self.mixture.std)
@@ -128,7 +142,7 @@ def create(config, train_split, test_split):
   for images."""
   if config.data.source == 'toy':
     return ToyEvaluator(config)
-  if config.data.get('stack', 0):
+  if config.data.get('stacked_images', 0):
     return StackedEvaluator(config)
   return ImageEvaluator(config, train_split, test_split)
 

@@ -1,30 +1,35 @@
-"""The Method protocol and the helpers every family uses to build and run its players.
+"""The Method protocol, its optional capabilities, and the helpers every family uses to run its nets.
 
 A method is a small set of pure functions over one ``GameState``:
 
-    init(rng, batch) -> GameState            builds nets, players and optimizers from an example
-                                             batch (never stacked: [B, ...])
+    inputs: tuple[str, ...]                  the named arrays it reads from a batch ('image', 'label',
+                                             later 'caption', 'image_b', ...); the trainer checks the
+                                             dataset has them and the feeds move only these
+    batches_per_step: int                    k, the batches one train step consumes
+    init(rng, batch) -> GameState            nets, players and optimizers from an example batch
+                                             (name -> [B, ...])
     train_step(state, batch) -> (GameState, metrics)
-                                             one optimisation step of the whole game; pure, jitted and
-                                             data-parallel by the trainer; metrics are float32 scalars
-    generate(state, rng, num) -> images      [num, H, W, C] in the data's value range
-    eval_step(state, batch, rng) -> metrics  per-batch evaluation metrics (means over the batch)
+                                             one optimisation step of the whole game on batch
+                                             name -> [k, B, ...] (always that rank, also for k = 1);
+                                             pure, jitted and data-parallel by the trainer; metrics are
+                                             float32 scalars
+    eval_step(state, batch, rng) -> metrics  per-batch evaluation metrics on name -> [B, ...]
+    generate(state, rng, num, **condition) -> images
+                                             [num, H, W, C] in the data's value range; ``condition``
+                                             names what the samples are conditioned on (``label=``
+                                             classes, later caption tokens or source images); without
+                                             it, the method's default (classes cycled, codes drawn)
     figures(state, batch, rng) -> {name: images [rows, cols, H, W, C]}
                                              family-specific image grids (reconstructions, walks, ...)
 
-Optional, for the evaluator: ``class_samples(state, rng, num) -> (images, labels)`` (class-conditional
-methods: samples and the classes they were drawn for, scored by the classifier's class accuracy) and
-``code_accuracy(state, images, labels) -> float`` (unsupervised codes such as InfoGAN's, scored against
-the true labels after the best matching).
-
-``batch`` is ``{'image': float32 [B, H, W, C] in config.data.value_range, 'label': int32 [B]}``, or the
-same with a leading ``[batches_per_step, ...]`` axis when the method asks for several batches per step
-(e.g. n_critic critic updates, each on fresh data).
+Optional capabilities are the ``typing.Protocol`` classes below, and ``supports`` is the one place that
+checks them: the trainer, the evaluator and the visual tools ask ``supports(method, ClassConditional)``
+(or ``gans.methods.require``, which names the families that have it), never ``hasattr``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import flax.linen as nn
 import jax
@@ -37,17 +42,68 @@ Metrics = dict[str, jax.Array]
 
 
 class Method(Protocol):
+  inputs: tuple[str, ...]
   batches_per_step: int
 
   def init(self, rng: jax.Array, batch: dict) -> GameState: ...
 
   def train_step(self, state: GameState, batch: dict) -> tuple[GameState, Metrics]: ...
 
-  def generate(self, state: GameState, rng: jax.Array, num: int) -> jax.Array: ...
+  def generate(self, state: GameState, rng: jax.Array, num: int, **condition) -> jax.Array: ...
 
   def eval_step(self, state: GameState, batch: dict, rng: jax.Array) -> Metrics: ...
 
   def figures(self, state: GameState, batch: dict, rng: jax.Array) -> dict[str, jax.Array]: ...
+
+
+@runtime_checkable
+class ClassConditional(Protocol):
+  """Samples drawn for given classes; the evaluator scores them by the classifier's class accuracy."""
+
+  def class_samples(
+    self, state: GameState, rng: jax.Array, num: int
+  ) -> tuple[jax.Array, jax.Array]:
+    """``num`` samples [num, H, W, C] and the int32 [num] classes they were drawn for."""
+
+
+@runtime_checkable
+class UnsupervisedCodes(Protocol):
+  """A discrete code learnt without labels (InfoGAN's), scored against the true labels."""
+
+  def code_accuracy(self, state: GameState, images, labels) -> float:
+    """Accuracy of the code predicted for ``images`` [N, H, W, C] after the best matching to ``labels``."""
+
+
+@runtime_checkable
+class LatentSpace(Protocol):
+  """An explicit latent space: the visual tools walk and average its continuous entry ``z``."""
+
+  def latents(self, rng: jax.Array, num: int) -> dict[str, jax.Array]:
+    """Latent variables for ``num`` samples: float entries are continuous, integer ones discrete."""
+
+  def decode(self, state: GameState, latents: dict[str, jax.Array]) -> jax.Array:
+    """The images [num, H, W, C] of ``latents`` in inference mode (EMA weights when kept)."""
+
+
+@runtime_checkable
+class Traversals(Protocol):
+  """Sweeps of the codes that condition the samples (InfoGAN's codes, a conditional GAN's classes)."""
+
+  def traversals(self, state: GameState, rng: jax.Array) -> dict[str, jax.Array]:
+    """name -> [rows, cols, H, W, C] grids."""
+
+
+CAPABILITIES = {
+  'class-conditional sampling': ClassConditional,
+  'unsupervised codes': UnsupervisedCodes,
+  'a latent space': LatentSpace,
+  'code traversals': Traversals,
+}
+
+
+def supports(method, capability: type) -> bool:
+  """Whether ``method`` has the optional ``capability`` (one of ``CAPABILITIES``)."""
+  return isinstance(method, capability)
 
 
 def init_player(
@@ -81,16 +137,10 @@ def apply_train(player: Player, params: Any, *inputs, rngs=None) -> tuple[Any, d
   return outputs, updates['batch_stats']
 
 
-def apply_eval(player: Player, *inputs, params: Any = None) -> Any:
-  """Runs the player's net in inference mode (BatchNorm running averages), optionally with other
-  ``params`` (e.g. the EMA copy)."""
-  variables = player.variables if params is None else {**player.variables, 'params': params}
-  return player.apply_fn(variables, *inputs, train=False)
-
-
-def update_player(player: Player, grads: Any, batch_stats: dict) -> Player:
-  """One optimizer step, keeping the BatchNorm statistics of the forward pass that made ``grads``."""
-  return player.apply_gradients(grads=grads).replace(batch_stats=batch_stats)
+def apply_eval(player: Player, *inputs, variables: dict | None = None) -> Any:
+  """Runs the player's net in inference mode (BatchNorm running averages) with its own variables or
+  ``variables`` (e.g. ``state.variables(name)``, the EMA copy's)."""
+  return player.apply_fn(player.variables if variables is None else variables, *inputs, train=False)
 
 
 def scalar_metrics(**metrics) -> Metrics:

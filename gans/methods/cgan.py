@@ -1,6 +1,7 @@
 """Conditional GAN (Mirza & Osindero 2014): G(z, y) and D(x, y) both see the class label y.
 
-The game is the GAN's (``gans.methods.gan``) with p_data(x | y) in place of p_data(x):
+The game is the GAN's (``gans.methods.gan``, whose step it runs with ``conditions = ('label',)``) with
+p_data(x | y) in place of p_data(x):
 
     L_D = E_{x,y}[ℓ_real(D(x, y))] + E_{z,y}[ℓ_fake(D(G(z, y), y))],   L_G = E_{z,y}[ℓ_G(D(G(z, y), y))]
 
@@ -19,6 +20,8 @@ from gans import nets
 from gans.methods import gan
 from gans.state import GameState
 
+check_config = gan.check_config
+
 
 def cycled_labels(num: int, num_classes: int) -> jax.Array:
   """0, 1, ..., K-1, 0, 1, ...: int32 [num]."""
@@ -26,45 +29,39 @@ def cycled_labels(num: int, num_classes: int) -> jax.Array:
 
 
 class ConditionalGAN(gan.GAN):
-  """Players ``g`` and ``d`` of ``gan.GAN``, conditioned on the class label."""
+  """Players ``g`` and ``d`` of ``gan.GAN`` with the class label as the condition of both nets."""
 
-  conditional = True
+  conditions = ('label',)
 
-  def _build_generator(self, model):
-    return nets.conditional.ConditionalGenerator(
-      generator=super()._build_generator(model),
-      num_classes=self.num_classes,
+  def __init__(self, config, image_shape, num_classes):
+    super().__init__(config, image_shape, num_classes)
+    model = config.model
+    self.generator = nets.conditional.ConditionalGenerator(
+      generator=self.generator,
+      num_classes=num_classes,
       embed_dim=model.embed_dim,
       dtype=model.dtype,
     )
-
-  def _build_discriminator(self, model):
-    return nets.conditional.ConditionalDiscriminator(
-      trunk=super()._build_discriminator(model),
-      num_classes=self.num_classes,
+    self.discriminator = nets.conditional.ConditionalDiscriminator(
+      trunk=self.discriminator,
+      num_classes=num_classes,
       embed_dim=model.embed_dim,
       projection=model.projection,
       dtype=model.dtype,
     )
 
-  def latents(self, rng, num, labels=None):
+  def latents(self, rng, num, label=None):
     """``{'z': [num, z_dim] ~ N(0, I), 'label': int32 [num]}``; labels cycle over the classes when
     not given, so ``generate(state, rng, num)`` draws every class equally often."""
-    if labels is None:
-      labels = cycled_labels(num, self.num_classes)
-    return {**super().latents(rng, num), 'label': jnp.asarray(labels, jnp.int32)}
-
-  def _generator_inputs(self, latents):
-    return latents['z'], latents['label']
-
-  def _critic_inputs(self, images, labels):
-    return images, labels
+    if label is None:
+      label = cycled_labels(num, self.num_classes)
+    return super().latents(rng, num, label=jnp.asarray(label, jnp.int32))
 
   def class_samples(self, state: GameState, rng, num: int) -> tuple[jax.Array, jax.Array]:
-    """The evaluator's hook: ``num`` samples [num, H, W, C] and the labels int32 [num] they were
-    generated for (every class equally often), for the class-conditional accuracy."""
+    """``num`` samples [num, H, W, C] and the labels int32 [num] they were generated for (every class
+    equally often), for the evaluator's class-conditional accuracy."""
     labels = cycled_labels(num, self.num_classes)
-    return self.generate(state, rng, num, labels), labels
+    return self.generate(state, rng, num, label=labels), labels
 
   def traversals(self, state: GameState, rng, *, cols: int = 10):
     """``classes`` [K, cols, H, W, C]: row y holds G(z_j, y) for the same ``cols`` noises z_j."""

@@ -8,7 +8,8 @@ negative log-likelihood of the codes under Q to their GAN loss (the variational 
     L_D,Q  = L_D + λ L_info,    L_G = L_G + λ L_info         (λ = loss.info_weight = 1)
 
 ``code_accuracy`` scores Q's categorical code as a classifier of the real labels after the best
-one-to-one matching of codes to classes (the paper reports ~5 % error on MNIST).
+one-to-one matching of codes to classes (the paper reports ~5 % error on MNIST). The step is the
+two-player game's (``adversarial.alternate``) with these losses.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from gans import losses, nets
-from gans.methods import base, gan
+from gans.methods import adversarial, base
 from gans.state import GameState
 
 
@@ -43,49 +44,75 @@ def best_matching_accuracy(predictions, labels, num_classes: int) -> float:
   return float(best[-1]) / len(labels)
 
 
-class InfoGAN(gan.GAN):
-  """Players ``g`` and ``d`` (D and Q on a shared trunk); ``config.model`` names the categorical and
+def check_config(config) -> None:
+  adversarial.check_method_config(config.method)
+  adversarial.check_loss_config(config.loss, 'infogan')
+  if config.loss.penalty_weight or config.loss.name == 'relativistic':
+    raise ValueError(
+      'method infogan takes no gradient penalty (config.loss.penalty_weight=0) and no relativistic '
+      'loss: its D scores fakes alone, with the codes read from the same pass.'
+    )
+  if config.loss.info_weight < 0 or config.loss.continuous_weight < 0:
+    raise ValueError('config.loss.info_weight and config.loss.continuous_weight must be >= 0.')
+
+
+def loss_config(
+  name: str = 'nonsaturating', *, info_weight=1.0, continuous_weight=1.0, **overrides
+):
+  """``config.loss``: the adversarial objective's fields (``adversarial.loss_config``) and λ."""
+  cfg = adversarial.loss_config(name, **overrides)
+  cfg.info_weight = info_weight  # λ of the mutual-information term (both players).
+  cfg.continuous_weight = continuous_weight  # Relative weight of the continuous codes' term.
+  return cfg
+
+
+class InfoGAN:
+  """Players ``g`` (z and codes -> images) and ``d`` (D and Q on a shared trunk: images -> (logits [B],
+  code logits [B, K], continuous code means [B, L])); ``config.model`` names the categorical and
   continuous code sizes (``num_categories``, ``num_continuous``)."""
 
-  def __init__(self, config, image_shape, num_classes):
-    self.num_categories = config.model.num_categories
-    self.num_continuous = config.model.num_continuous
-    self.info_weight = config.loss.info_weight
-    self.continuous_weight = config.loss.continuous_weight
-    super().__init__(config, image_shape, num_classes)
+  inputs = ('image',)
 
-  def _build_discriminator(self, model):
-    return nets.build(
+  def __init__(self, config, image_shape, num_classes):
+    self.config = config
+    self.num_classes = num_classes
+    self.batches_per_step = config.method.n_critic
+    model = config.model
+    self.num_categories = model.num_categories
+    self.num_continuous = model.num_continuous
+    self.generator = nets.build(
+      model.generator, image_shape=tuple(image_shape), dtype=model.dtype, **model.generator_kwargs
+    )
+    self.discriminator = nets.build(
       model.discriminator,
       num_categories=self.num_categories,
       num_continuous=self.num_continuous,
       dtype=model.dtype,
       **model.discriminator_kwargs,
     )
+    self.loss = adversarial.ADVERSARIAL_LOSSES[config.loss.name](config.loss)
 
-  def latents(self, rng, num, labels=None):
+  def latents(self, rng, num, category=None):
     """``{'z': [num, z_dim] ~ N(0, I), 'category': int32 [num] ~ Cat(K), 'continuous': [num, L] ~
-    U(-1, 1)}``; ``labels`` sets the categorical code (InfoGAN never sees the data's labels)."""
+    U(-1, 1)}``; ``category`` sets the categorical code (InfoGAN never sees the data's labels)."""
     z_rng, cat_rng, cont_rng = jax.random.split(rng, 3)
-    if labels is None:
-      labels = jax.random.randint(cat_rng, (num,), 0, self.num_categories)
+    if category is None:
+      category = jax.random.randint(cat_rng, (num,), 0, self.num_categories)
     continuous = jax.random.uniform(cont_rng, (num, self.num_continuous), minval=-1.0, maxval=1.0)
     return {
-      **super().latents(z_rng, num),
-      'category': jnp.asarray(labels, jnp.int32),
+      'z': jax.random.normal(z_rng, (num, self.config.model.z_dim), jnp.float32),
+      'category': jnp.asarray(category, jnp.int32),
       'continuous': continuous,
     }
 
-  def _generator_inputs(self, latents):
+  def _g_input(self, latents):
+    """[num, z_dim + K + L]: z, the one-hot category and the continuous codes."""
     one_hot = jax.nn.one_hot(latents['category'], self.num_categories)
-    return (jnp.concatenate([latents['z'], one_hot, latents['continuous']], axis=-1),)
+    return jnp.concatenate([latents['z'], one_hot, latents['continuous']], axis=-1)
 
-  def _scores(self, outputs):
-    logits, code_logits, code_means = outputs
-    return logits, (code_logits, code_means)
-
-  def _auxiliary_loss(self, fake_heads, latents):
-    code_logits, code_means = fake_heads
+  def info_loss(self, fake_outputs, latents) -> tuple[jax.Array, base.Metrics]:
+    """λ · L_info of Q's heads on the fakes (module docstring), and its metrics."""
+    _, code_logits, code_means = fake_outputs
     categorical = losses.infogan_categorical_loss(code_logits, latents['category'])
     continuous = losses.infogan_continuous_loss(code_means, latents['continuous'])
     metrics = base.scalar_metrics(
@@ -93,7 +120,80 @@ class InfoGAN(gan.GAN):
       info_continuous=continuous,
       code_accuracy_fake=jnp.mean(jnp.argmax(code_logits, -1) == latents['category']),
     )
-    return self.info_weight * (categorical + self.continuous_weight * continuous), metrics
+    weight = self.config.loss.info_weight
+    return weight * (categorical + self.config.loss.continuous_weight * continuous), metrics
+
+  def _critic_terms(self, real_outputs, fake_outputs, latents):
+    """L_D + λ L_info from D/Q's outputs on data and samples -> (loss, metrics)."""
+    adversarial_loss = self.loss.d_loss(real_outputs[0], fake_outputs[0])
+    info, info_metrics = self.info_loss(fake_outputs, latents)
+    return adversarial_loss + info, {
+      **base.scalar_metrics(d_loss=adversarial_loss),
+      **adversarial.score_metrics(self.loss, real_outputs[0], fake_outputs[0]),
+      **info_metrics,
+    }
+
+  def init(self, rng, batch) -> GameState:
+    return adversarial.init_game(
+      self.config,
+      rng,
+      self.generator,
+      lambda g_rng: (self._g_input(self.latents(g_rng, 2)),),
+      self.discriminator,
+      (batch['image'][:2],),
+    )
+
+  def train_step(self, state: GameState, batch):
+    """One step of the game (``adversarial.alternate``), both players adding λ L_info."""
+    rng = state.step_rng()
+    g, d = state.players['g'], state.players['d']
+
+    def fakes_fn(params, data, rng):
+      latents = self.latents(rng, data['image'].shape[0])
+      fakes, g_stats = base.apply_train(g, params, self._g_input(latents))
+      return fakes, (latents, g_stats)
+
+    def d_loss_fn(d, params, data, fakes, latents, rng):
+      del rng
+      real_outputs, fake_outputs, stats = adversarial.discriminate(
+        d, params, (data['image'],), (fakes,)
+      )
+      loss, metrics = self._critic_terms(real_outputs, fake_outputs, latents)
+      return loss, (stats, metrics)
+
+    def g_loss_fn(fakes, d, data, latents):
+      del data
+      fake_outputs = base.apply_train(d, d.params, fakes)[0]
+      adversarial_loss = self.loss.g_loss(fake_outputs[0])
+      info, info_metrics = self.info_loss(fake_outputs, latents)
+      return adversarial_loss + info, {
+        **base.scalar_metrics(g_loss=adversarial_loss),
+        **info_metrics,
+      }
+
+    method = self.config.method
+    g, d, metrics = adversarial.alternate(
+      g, d, batch, rng, fakes_fn, d_loss_fn, g_loss_fn, method, self.config.loss.clip
+    )
+    return adversarial.advance(state, g, d, method), metrics
+
+  def decode(self, state: GameState, latents) -> jax.Array:
+    """G(latents) in inference mode with the EMA copy when kept: [num, H, W, C]."""
+    return base.apply_eval(
+      state.players['g'], self._g_input(latents), variables=state.variables('g')
+    )
+
+  def generate(self, state: GameState, rng, num, category=None):
+    """``num`` samples [num, H, W, C]; ``category`` [num] fixes the categorical code."""
+    return self.decode(state, self.latents(rng, num, category))
+
+  def eval_step(self, state: GameState, batch, rng):
+    """D/Q's loss terms (inference mode) on held-out real images against as many samples."""
+    latents = self.latents(rng, batch['image'].shape[0])
+    fakes = self.decode(state, latents)
+    d = state.players['d']
+    real_outputs, fake_outputs = base.apply_eval(d, batch['image']), base.apply_eval(d, fakes)
+    return self._critic_terms(real_outputs, fake_outputs, latents)[1]
 
   def predict_codes(self, state: GameState, images) -> jax.Array:
     """Q's categorical code for ``images`` [B, H, W, C] (inference mode): int32 [B]."""
@@ -115,7 +215,7 @@ class InfoGAN(gan.GAN):
   def traversals(self, state: GameState, rng, *, cols: int = 10, span: float = 2.0):
     """``code_<j>`` [K, cols, H, W, C] per continuous code j: row k fixes the category to k, columns sweep
     c_j over [-span, span] (the paper goes past the prior's [-1, 1]); z and the other codes are fixed."""
-    z = super().latents(rng, 1)['z']
+    z = jax.random.normal(rng, (1, self.config.model.z_dim), jnp.float32)
     sweep = jnp.linspace(-span, span, cols)
     figures = {}
     for j in range(self.num_continuous):

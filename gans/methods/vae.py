@@ -13,22 +13,45 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 
 from gans import losses, nets
-from gans.methods import base
+from gans.methods import base, steps
 from gans.optim import make_optimizer
 from gans.state import GameState
 
+LIKELIHOODS = ('bernoulli', 'gaussian')
+
+
+def loss_config(
+  likelihood: str = 'bernoulli', beta: float = 1.0, gaussian_log_scale: float = -2.0
+) -> ml_collections.ConfigDict:
+  """``config.loss``: the likelihood p(x | z), β of the KL term (the AE ignores it) and the fixed
+  log-scale of the Gaussian likelihood."""
+  return ml_collections.ConfigDict(
+    dict(likelihood=likelihood, beta=beta, gaussian_log_scale=gaussian_log_scale)
+  )
+
+
+def check_config(config) -> None:
+  if config.loss.likelihood not in LIKELIHOODS:
+    raise ValueError(
+      f"config.loss.likelihood={config.loss.likelihood!r}: use 'bernoulli' or 'gaussian'."
+    )
+  if config.loss.beta < 0:
+    raise ValueError(f'config.loss.beta={config.loss.beta} must be >= 0.')
+
 
 class VAE:
-  """``variational=False`` gives the deterministic autoencoder."""
+  """Players ``encoder`` (x -> (μ, log σ²)) and ``decoder`` (z -> pixel logits)."""
 
+  inputs = ('image',)
   batches_per_step = 1
+  variational = True
 
-  def __init__(self, config, image_shape, num_classes, *, variational: bool = True):
+  def __init__(self, config, image_shape, num_classes):
     del num_classes
     self.config = config
-    self.variational = variational
     self.latent_dim = config.model.latent_dim
     self.encoder = nets.build(
       config.model.encoder,
@@ -42,10 +65,6 @@ class VAE:
       dtype=config.model.dtype,
       **config.model.decoder_kwargs,
     )
-    if config.loss.likelihood not in ('bernoulli', 'gaussian'):
-      raise ValueError(
-        f"config.loss.likelihood={config.loss.likelihood!r}: use 'bernoulli' or 'gaussian'."
-      )
 
   def init(self, rng, batch) -> GameState:
     e_rng, d_rng, state_rng = jax.random.split(rng, 3)
@@ -70,40 +89,42 @@ class VAE:
       jax.nn.sigmoid(logits), images, log_scale=self.config.loss.gaussian_log_scale
     )
 
-  @staticmethod
-  def _apply(player, params, x, train: bool):
-    return (
-      base.apply_train(player, params, x)[0] if train else base.apply_eval(player, x, params=params)
-    )
-
-  def _loss_terms(self, params, players, images, rng, train: bool):
-    """Returns (-ELBO or reconstruction loss, metrics) for ``images`` [B, H, W, C]."""
-    mean, log_var = self._apply(players['encoder'], params['encoder'], images, train)
+  def _loss_terms(self, images, rng, encode, decode):
+    """-ELBO (or the reconstruction loss) of ``images`` [B, H, W, C] -> (loss, (batch_stats, metrics)),
+    with the nets as ``encode``: images -> ((μ, log σ²), encoder batch_stats) and ``decode``: z ->
+    (logits, decoder batch_stats)."""
+    (mean, log_var), encoder_stats = encode(images)
     z = (
       mean + jnp.exp(0.5 * log_var) * jax.random.normal(rng, mean.shape)
       if self.variational
       else mean
     )
-    logits = self._apply(players['decoder'], params['decoder'], z, train)
+    logits, decoder_stats = decode(z)
     log_likelihood = self._log_likelihood(logits, images)
     kl = losses.gaussian_kl(mean, log_var) if self.variational else jnp.zeros_like(log_likelihood)
     loss = losses.negative_elbo(
       log_likelihood, kl, beta=self.config.loss.beta if self.variational else 0.0
     )
-    return loss, base.scalar_metrics(
+    metrics = base.scalar_metrics(
       loss=loss, reconstruction=-jnp.mean(log_likelihood), kl=jnp.mean(kl)
     )
+    return loss, ({'encoder': encoder_stats, 'decoder': decoder_stats}, metrics)
 
   def train_step(self, state: GameState, batch):
-    players = state.players
-    params = {name: player.params for name, player in players.items()}
-    (_, metrics), grads = jax.value_and_grad(self._loss_terms, has_aux=True)(
-      params, players, batch['image'], state.step_rng(), True
-    )
-    players = {
-      name: base.update_player(player, grads[name], player.batch_stats)
-      for name, player in players.items()
-    }
+    """One joint update of both players on ``batch['image']`` [1, B, H, W, C]."""
+    rng = state.step_rng()
+    images = batch['image'][0]
+    encoder, decoder = state.players['encoder'], state.players['decoder']
+
+    def loss_fn(params):
+      return self._loss_terms(
+        images,
+        rng,
+        lambda x: base.apply_train(encoder, params['encoder'], x),
+        lambda z: base.apply_train(decoder, params['decoder'], z),
+      )
+
+    players, metrics = steps.update_players(state.players, loss_fn)
     return state.replace(step=state.step + 1, players=players), metrics
 
   def eval_step(self, state: GameState, batch, rng):
@@ -112,9 +133,14 @@ class VAE:
 
         log p(x) >= E[log (1/K) Σ_k p(x | z_k) p(z_k) / q(z_k | x)]    (in nats per image)
     """
-    params = {name: player.params for name, player in state.players.items()}
     elbo_rng, iwae_rng = jax.random.split(rng)
-    metrics = self._loss_terms(params, state.players, batch['image'], elbo_rng, False)[1]
+    encoder, decoder = state.players['encoder'], state.players['decoder']
+    _, (_, metrics) = self._loss_terms(
+      batch['image'],
+      elbo_rng,
+      lambda x: (base.apply_eval(encoder, x), {}),
+      lambda z: (base.apply_eval(decoder, z), {}),
+    )
     num_samples = self.config.eval.get('iwae_samples', 0)
     if self.variational and num_samples:
       metrics['iwae'] = self._iwae(state, batch['image'], iwae_rng, num_samples)
@@ -162,3 +188,14 @@ class VAE:
       'reconstructions': jnp.stack([images, reconstructions]),
       'interpolation': walk.reshape((*path.shape[:2], *images.shape[1:])),
     }
+
+
+class AE(VAE):
+  """The deterministic autoencoder: the VAE's nets with z = μ and no KL term."""
+
+  variational = False
+
+
+def method_config(variational: bool = True) -> ml_collections.ConfigDict:
+  """``config.method``: the VAE, or the AE with ``variational=False``."""
+  return ml_collections.ConfigDict(dict(name='vae' if variational else 'ae'))

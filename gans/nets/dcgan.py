@@ -130,6 +130,14 @@ def discriminator(
   return Discriminator(tuple(f * 2**i for i in range(_doublings(image_size))), 4, batch_norm, dtype)
 
 
+def image_generator(
+  image_shape: Sequence[int], base_features: int = 64, dtype: jnp.dtype = jnp.float32
+) -> Generator:
+  """``generator`` for images [H, H, C] (H = 28, or 4·2^m), the form a config names
+  (``model.generator = 'dcgan.image_generator'``)."""
+  return generator(image_shape[0], image_shape[-1], base_features, dtype)
+
+
 def _doublings(image_size: int) -> int:
   m = image_size.bit_length() - 3  # image_size = 4 * 2^m
   if m < 1 or image_size != 4 << m:
