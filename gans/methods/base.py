@@ -24,7 +24,7 @@ A method is a small set of pure functions over one ``GameState``:
 
 Optional capabilities are the ``typing.Protocol`` classes below, and ``supports`` is the one place that
 checks them: the trainer, the evaluator and the visual tools ask ``supports(method, ClassConditional)``
-(or ``gans.methods.require``, which names the families that have it), never ``hasattr``.
+(or ``gans.methods.require``, which names the families that have it), never attribute probes.
 """
 
 from __future__ import annotations
