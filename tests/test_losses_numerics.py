@@ -48,6 +48,7 @@ def _cases():
       (images, other_images),
     ),
     'r1_penalty': (functools.partial(losses.r1_penalty, _critic), (images,)),
+    'orthogonal_regularization': (losses.orthogonal_regularization, (images,)),
     'r2_penalty': (functools.partial(losses.r2_penalty, _critic), (other_images,)),
     'dragan_penalty': (lambda r: losses.dragan_penalty(_critic, r, rng), (images,)),
     'began_autoencoder_loss': (losses.began_autoencoder_loss, (images, other_images)),

@@ -127,6 +127,7 @@ CAPABLE = {
   'cgan': {base.LatentSpace, base.ClassConditional, base.Traversals},
   'infogan': {base.LatentSpace, base.UnsupervisedCodes, base.Traversals},
   'began': {base.LatentSpace},
+  'biggan': {base.LatentSpace, base.ClassConditional, base.Traversals},
   'vae': {base.LatentSpace},
   'ae': {base.LatentSpace},
 }
@@ -134,7 +135,8 @@ CAPABLE = {
 
 def _recipe_method(recipe):
   config = config_lib.load_recipe(f'{REPO}/configs/{recipe}.py')
-  return methods.create(config, (28, 28, 1), 10)
+  side = config.data.image_size or 28  # BigGAN's recipe resizes Fashion-MNIST to 32.
+  return methods.create(config, (side, side, 1), 10)
 
 
 @pytest.mark.parametrize('recipe', sorted(CAPABLE))
@@ -146,7 +148,7 @@ def test_each_family_has_exactly_its_capabilities(recipe):
 
 def test_a_missing_capability_names_the_families_that_have_it():
   with pytest.raises(
-    ValueError, match='method gan has no code traversals; these have: cgan, infogan'
+    ValueError, match='method gan has no code traversals; these have: biggan, cgan, infogan'
   ):
     methods.require(_recipe_method('gan'), base.Traversals, 'gan')
   methods.require(_recipe_method('cgan'), base.Traversals, 'cgan')

@@ -1,4 +1,4 @@
-"""Regularisers of the discriminator/critic: gradient penalties and weight clipping.
+"""Regularisers: gradient penalties and weight clipping of the critic, orthogonality of weights.
 
 A penalty takes the critic as a function `critic_fn: [B, ...] -> [B, ...]` (parameters closed
 over, so the caller differentiates the penalty with respect to them) and never a model.
@@ -120,3 +120,22 @@ def dragan_penalty(
 def clip_weights(params: chex.ArrayTree, c: float) -> chex.ArrayTree:
   """Clips every parameter to [-c, c] (Arjovsky et al. 2017 use c = 0.01 after each D step)."""
   return jax.tree.map(lambda p: jnp.clip(p, -c, c), params)
+
+
+def orthogonal_regularization(params) -> Array:
+  """BigGAN's orthogonal regularisation (Brock et al. 2019, eq. 3) of a parameter tree:
+
+      R(θ) = Σ_W ‖WᵀW ⊙ (1 - I)‖²_F
+
+  over every leaf W with at least 2 dimensions, viewed as [fan_in, features] (a conv kernel
+  [kh, kw, C_in, C_out] as [kh·kw·C_in, C_out]): it pushes the features' filters towards
+  orthogonality without constraining their norms. 0 iff each W has orthogonal columns.
+  """
+  total = jnp.zeros((), jnp.float32)
+  for leaf in jax.tree.leaves(params):
+    if leaf.ndim < 2:
+      continue
+    w = as_float(leaf).reshape(-1, leaf.shape[-1])
+    gram = w.T @ w
+    total += jnp.sum((gram * (1.0 - jnp.eye(gram.shape[0]))) ** 2)
+  return total
