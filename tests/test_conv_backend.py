@@ -46,7 +46,9 @@ def fresh_backend():
 
 @pytest.mark.usefixtures('fresh_backend')
 def test_backend_is_decided_once_and_logged(monkeypatch, caplog):
-  caplog.set_level(logging.INFO)
+  caplog.set_level(
+    logging.INFO, logger='absl'
+  )  # absl's verbosity is WARNING once flags are parsed.
   monkeypatch.setenv('GANS_CONV_BACKEND', 'xla')
   assert conv.backend() == 'xla'
   monkeypatch.setenv('GANS_CONV_BACKEND', 'cpu_fast')

@@ -25,6 +25,18 @@ OVERRIDES = {
   'train.steps': 3,
   'train.checkpoint_every': 1,
 }
+# BigGAN at test size: spectral norms (u over replicated params), conditional BatchNorm over the global
+# batch, D on the concatenated real and fake batches.
+BIGGAN_OVERRIDES = {
+  **{key: value for key, value in OVERRIDES.items() if not key.startswith('model.')},
+  'model.generator_kwargs.ch': 4,
+  'model.generator_kwargs.widths': (2, 2, 2),
+  'model.generator_kwargs.z_dim': 32,
+  'model.generator_kwargs.shared_dim': 8,
+  'model.discriminator_kwargs.ch': 4,
+  'model.discriminator_kwargs.widths': (2, 2, 2, 2),
+}
+RECIPE_OVERRIDES = {'gan': OVERRIDES, 'biggan': BIGGAN_OVERRIDES}
 
 _RUN_ON_8_DEVICES = """
 import sys
@@ -33,7 +45,7 @@ import jax
 assert jax.device_count() == 8, jax.devices()
 from conftest import tiny_config
 from gans import train
-train.train_and_evaluate(tiny_config("gan", {idx_dir!r}, {tfds_dir!r}, **{overrides!r}), {workdir!r})
+train.train_and_evaluate(tiny_config({recipe!r}, {idx_dir!r}, {tfds_dir!r}, **{overrides!r}), {workdir!r})
 """
 
 
@@ -43,14 +55,15 @@ FEEDS = [
 ]  # gans.data.input_pipeline: both feeds shard the global batch the same way.
 
 
-@pytest.mark.parametrize('feed', FEEDS)
-def test_eight_devices_match_one(idx_dir, tfds_dir, tmp_path, feed):
+@pytest.mark.parametrize('recipe, feed', [('gan', feed) for feed in FEEDS] + [('biggan', 'device')])
+def test_eight_devices_match_one(idx_dir, tfds_dir, tmp_path, recipe, feed):
   one, eight = str(tmp_path / 'one'), str(tmp_path / 'eight')
-  overrides = {**OVERRIDES, 'train.feed': feed}
+  overrides = {**RECIPE_OVERRIDES[recipe], 'train.feed': feed}
   assert jax.device_count() == 1
-  train.train_and_evaluate(tiny_config('gan', idx_dir, tfds_dir, **overrides), one)
+  train.train_and_evaluate(tiny_config(recipe, idx_dir, tfds_dir, **overrides), one)
   env = {**os.environ, 'XLA_FLAGS': '--xla_force_host_platform_device_count=8'}
   script = _RUN_ON_8_DEVICES.format(
+    recipe=recipe,
     tests=os.path.join(REPO, 'tests'),
     idx_dir=idx_dir,
     tfds_dir=tfds_dir,
