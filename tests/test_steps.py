@@ -167,10 +167,11 @@ def test_family_checks_run_in_config_validation():
 
 def test_a_method_reading_an_array_the_data_lacks_is_stopped_naming_it():
   split = datasets.Split({'image': np.zeros((4, 28, 28, 1), np.uint8)}, num_classes=0)
-  with pytest.raises(
-    ValueError, match=r"reads the arrays image, label but data 'celeb_a'.*missing: label"
-  ):
-    train.method_arrays(split, _recipe_method('cgan'), 'celeb_a')
+  for recipe in ('cgan', 'biggan'):  # The class-conditional families.
+    with pytest.raises(
+      ValueError, match=r"reads the arrays image, label but data 'celeb_a'.*missing: label"
+    ):
+      train.method_arrays(split, _recipe_method(recipe), 'celeb_a')
   arrays = train.method_arrays(split, _recipe_method('gan'), 'celeb_a')
   assert set(arrays) == {'image'}
 
