@@ -93,33 +93,71 @@ def test_orthogonal_regularization_enters_g_updates_except_the_shared_embedding(
   assert float(jnp.abs(grad).max()) > 0
 
 
-def _u_vectors(player):
-  """Every spectral norm's u of a player's batch_stats, by path."""
-  flat = jax.tree_util.tree_flatten_with_path(player.batch_stats)[0]
-  keys = {jax.tree_util.keystr(p): np.asarray(v) for p, v in flat}
-  return {key: value for key, value in keys.items() if key.endswith("/u']")}
+def _gaussian_kernels(params, seed):
+  leaves, tree = jax.tree.flatten(params)
+  keys = jax.random.split(jax.random.PRNGKey(seed), len(leaves))
+  return jax.tree.unflatten(
+    tree,
+    [
+      0.3 * jax.random.normal(key, leaf.shape) if leaf.ndim >= 2 else leaf
+      for key, leaf in zip(keys, leaves)
+    ],
+  )
 
 
-def test_step_updates_d_spectral_norms_once_per_d_update_and_not_in_eval():
-  method = _method(**{'method.n_critic': 2})
-  batch = _batch(k=2)
-  state = method.init(jax.random.PRNGKey(0), jax.tree.map(lambda x: x[0], batch))
-  before = _u_vectors(state.players['d'])
-  assert before, 'D has spectral norms'
-  method.eval_step(state, jax.tree.map(lambda x: x[0], batch), jax.random.PRNGKey(1))
-  state, metrics = jax.jit(method.train_step)(state, batch)
-  assert int(state.players['d'].step) == 2 and int(state.players['g'].step) == 1
-  after = _u_vectors(state.players['d'])
-  assert all(not np.allclose(before[k], after[k]) for k in before)
+@pytest.fixture(scope='module')
+def one_step():
+  """(method, state before, state after) one tiny BigGAN step with an EMA copy of G (decay 0.5)."""
+  method = _method(**{'method.n_critic': 1, 'method.ema_decay': 0.5, 'method.ema_start': 0})
+  batch = _batch()
+  before = method.init(jax.random.PRNGKey(0), jax.tree.map(lambda x: x[0], batch))
+  # Gaussian kernels instead of orthogonal ones (whose equal singular values make every u a fixed
+  # point of the power iteration), so that each iteration moves u.
+  players = {
+    name: player.replace(params=_gaussian_kernels(player.params, seed))
+    for seed, (name, player) in enumerate(before.players.items())
+  }
+  before = before.replace(players=players)
+  after, metrics = jax.jit(method.train_step)(before, batch)
   assert set(metrics) == {'d_loss', 'g_loss', 'd_real', 'd_fake'}
   assert all(np.isfinite(float(v)) for v in metrics.values())
+  return method, before, after
 
 
-def test_samples_use_the_ema_generator_and_the_configured_truncation():
-  method = _method(**{'method.ema_decay': 0.5, 'method.ema_start': 0})
-  batch = _batch()
-  state = method.init(jax.random.PRNGKey(0), jax.tree.map(lambda x: x[0], batch))
-  state, _ = jax.jit(method.train_step)(state, batch)
+def _power_iterations(player):
+  """stats path -> (stored u [1, F], the kernel [.., F] it normalises) of every spectral norm."""
+  found = {}
+  for path, u in jax.tree_util.tree_flatten_with_path(player.batch_stats)[0]:
+    *module, key = (entry.key for entry in path)
+    if key.endswith('/u'):
+      kernel = player.params
+      for name in (*module, *key.split('/')[:-1]):
+        kernel = kernel[name]
+      found['/'.join((*module, key))] = (np.asarray(u), np.asarray(kernel))
+  return found
+
+
+def test_each_spectral_norm_takes_exactly_one_power_iteration_per_update(one_step):
+  """After one step (1 D update, 1 G update), every u of D and G is one power iteration from its old
+  u with the kernel before the update: u' = n(n(u Wᵀ) W), n(x) = x / sqrt(|x|² + ε). Two D calls per
+  update (real and fake apart) would make it two."""
+  _, before, after = one_step
+  distinguishable = 0
+  for name in ('d', 'g'):
+    old, new = _power_iterations(before.players[name]), _power_iterations(after.players[name])
+    assert old and set(old) == set(new)
+    for key, (u, kernel) in old.items():
+      w = kernel.reshape(-1, kernel.shape[-1]).astype(np.float64)
+      normalize = lambda x: x / np.sqrt(np.sum(x**2) + 1e-6)  # noqa: E731
+      expected = normalize(normalize(u @ w.T) @ w)
+      np.testing.assert_allclose(new[key][0], expected, atol=2e-5, err_msg=f'{name} {key}')
+      twice = normalize(normalize(expected @ w.T) @ w)
+      distinguishable += not np.allclose(new[key][0], twice, atol=1e-4)
+  assert distinguishable > 10  # Where a second iteration would move u, the test would see it.
+
+
+def test_samples_use_the_ema_generator_and_the_configured_truncation(one_step):
+  method, _, state = one_step
   rng = jax.random.PRNGKey(3)
   samples = method.generate(state, rng, 10)
   live = method.generate(state.replace(ema={}), rng, 10)
