@@ -10,12 +10,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 recipes=("$@")
-[ ${#recipes[@]} -gt 0 ] || recipes=(gan vae gan_ring gan_grid gan_stacked cgan infogan began dcgan lsgan wgan wgan_gp)
+[ ${#recipes[@]} -gt 0 ] || recipes=(gan vae gan_ring gan_grid gan_stacked cgan infogan began dcgan lsgan wgan wgan_gp biggan)
 for recipe in "${recipes[@]}"; do
   python -m gans.main --config="configs/${recipe}.py" --workdir="runs/${recipe}"
   python -m gans.main --config="configs/${recipe}.py" --workdir="runs/${recipe}" --mode=eval
   case "$recipe" in
-    cgan | infogan) kinds=(traverse) ;;
+    cgan | infogan | biggan) kinds=(traverse) ;;
     dcgan) kinds=(interpolate) ;;
     *) kinds=() ;;
   esac
