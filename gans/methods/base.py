@@ -143,5 +143,10 @@ def apply_eval(player: Player, *inputs, variables: dict | None = None) -> Any:
   return player.apply_fn(player.variables if variables is None else variables, *inputs, train=False)
 
 
+def apply_inference(state: GameState, name: str, *inputs) -> Any:
+  """Player ``name``'s net in inference mode with its EMA copy when kept (``state.variables``)."""
+  return apply_eval(state.players[name], *inputs, variables=state.variables(name))
+
+
 def scalar_metrics(**metrics) -> Metrics:
   return {name: jnp.asarray(value, jnp.float32) for name, value in metrics.items()}

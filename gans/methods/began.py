@@ -118,7 +118,7 @@ class BEGAN:
 
   def decode(self, state: GameState, latents) -> jax.Array:
     """G(latents) in inference mode with the EMA copy when kept: [num, H, W, C]."""
-    return base.apply_eval(state.players['g'], latents['z'], variables=state.variables('g'))
+    return base.apply_inference(state, 'g', latents['z'])
 
   def generate(self, state: GameState, rng, num):
     """``num`` samples [num, H, W, C]."""

@@ -192,9 +192,7 @@ class BigGAN:
   def decode(self, state: GameState, latents) -> jax.Array:
     """G(z, y) in inference mode with the EMA copy when kept: [num, H, W, C] (``label``: int [num]
     classes or float [num, K] class weights)."""
-    return base.apply_eval(
-      state.players['g'], latents['z'], latents['label'], variables=state.variables('g')
-    )
+    return base.apply_inference(state, 'g', latents['z'], latents['label'])
 
   def generate(self, state: GameState, rng, num, label=None, truncation=None):
     """``num`` samples [num, H, W, C] of classes ``label`` (default: cycled) at truncation τ

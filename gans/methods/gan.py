@@ -104,9 +104,7 @@ class GAN:
 
   def decode(self, state: GameState, latents) -> jax.Array:
     """G(latents) in inference mode with the EMA copy when kept: [num, H, W, C]."""
-    return base.apply_eval(
-      state.players['g'], *self._g_inputs(latents), variables=state.variables('g')
-    )
+    return base.apply_inference(state, 'g', *self._g_inputs(latents))
 
   def generate(self, state: GameState, rng, num, **conditions):
     """``num`` samples [num, H, W, C]."""

@@ -179,9 +179,7 @@ class InfoGAN:
 
   def decode(self, state: GameState, latents) -> jax.Array:
     """G(latents) in inference mode with the EMA copy when kept: [num, H, W, C]."""
-    return base.apply_eval(
-      state.players['g'], self._g_input(latents), variables=state.variables('g')
-    )
+    return base.apply_inference(state, 'g', self._g_input(latents))
 
   def generate(self, state: GameState, rng, num, category=None):
     """``num`` samples [num, H, W, C]; ``category`` [num] fixes the categorical code."""
