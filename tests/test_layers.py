@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from gans import conv
-from gans.conv import onednn
+from gans.conv import cpu, onednn
 from gans.nets import layers
 
 # (kernel, strides, padding, input [H, W, C_in], features): odd and even kernels, kernels smaller than,
@@ -65,9 +65,9 @@ def _values_and_grads(module, params, x, cotangent):
   return jax.jit(lambda p, x: (module.apply(p, x), jax.grad(loss, (0, 1))(p, x)))(params, x)
 
 
-def _assert_same_as_flax(ours, theirs, input_shape):
+def _assert_same_as_flax(ours, theirs, input_shape, batch=BATCH):
   rng = np.random.default_rng(0)
-  x = jnp.asarray(rng.standard_normal((BATCH, *input_shape)), jnp.float32)
+  x = jnp.asarray(rng.standard_normal((batch, *input_shape)), jnp.float32)
   params = theirs.init(jax.random.key(1), x)
   params = jax.tree.map(lambda p: p + 0.1, params)  # a non-zero bias
   expected = theirs.apply(params, x)
@@ -92,6 +92,18 @@ def test_conv_transpose_equals_flax(kernel_size, strides, padding, input_shape, 
 def test_conv_equals_flax(kernel_size, strides, padding, input_shape, features):
   kwargs = dict(features=features, kernel_size=kernel_size, strides=strides, padding=padding)
   _assert_same_as_flax(layers.Conv(**kwargs), nn.Conv(**kwargs), input_shape)
+
+
+@pytest.mark.usefixtures('conv_path')
+@pytest.mark.parametrize('batch', [4, 7])
+@pytest.mark.parametrize(
+  'ours, theirs', [(layers.Conv, nn.Conv), (layers.ConvTranspose, nn.ConvTranspose)]
+)
+def test_kernel_gradient_summed_over_batch_chunks_equals_flax(ours, theirs, batch, monkeypatch):
+  """Chunks of 2 images: two chunks, and three chunks plus one image."""
+  monkeypatch.setattr(cpu, 'KERNEL_GRAD_CHUNK', 2)
+  kwargs = dict(features=8, kernel_size=(3, 3), strides=2, padding='SAME')
+  _assert_same_as_flax(ours(**kwargs), theirs(**kwargs), (6, 5, 4), batch)
 
 
 @pytest.mark.parametrize(

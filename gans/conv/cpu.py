@@ -211,7 +211,7 @@ def conv(
   - input: dx[i] = sum_t g_s[i + t - (k - 1 - p)] w[k - 1 - t], the input-dilated correlation of g with the
     flipped kernel (channels swapped) and pads (k - 1 - p, n - 1 + p - s (L - 1)), by `dilated_conv`;
   - kernel: dw[t] = sum_{b, q} x_p[b, s q + t] g[b, q], a correlation of x_p (padded x) with g dilated by s,
-    computed with the batch as the contracted channel axis: [C_in, H, W, B] * [L_h, L_w, B, C_out].
+    computed with the batch as the contracted channel axis (`_kernel_grad`).
 
   Reverse mode only: `jax.jvp` through it is not defined.
   """
@@ -232,12 +232,46 @@ def _conv_bwd(strides, pads, residuals, g):
     for k, s, (p, _), n, m in zip((kh, kw), strides, pads, x.shape[1:3], g.shape[1:3])
   ]
   flipped = jnp.flip(kernel, (0, 1)).swapaxes(2, 3)
-  kernel_grad = onednn.convolution(
-    x.transpose(3, 1, 2, 0), g.transpose(1, 2, 0, 3), (1, 1), pads, rhs_dilation=strides
-  )  # [C_in, >= kh, >= kw, C_out]: the rows and columns past the kernel's read no output.
-  return dilated_conv(g, flipped, strides, input_pads), kernel_grad[:, :kh, :kw].transpose(
-    1, 2, 0, 3
-  )
+  kernel_grad = _kernel_grad(x, g, strides, pads)[:, :kh, :kw].transpose(1, 2, 0, 3)
+  return dilated_conv(g, flipped, strides, input_pads), kernel_grad
+
+
+# Images per term of the kernel gradient's sum over the batch on one device. XLA:CPU computes a
+# kernel gradient faster as a loop over chunks of 16 images than as one convolution contracting the
+# whole batch: gans.benchmark's BigGAN step (batch 64) 1.29-1.40 -> 1.36-1.56 steps/s, DCGAN's
+# (batch 128) 5.31-5.42 -> 5.44-5.67, alternated in one sitting (docs/performance.md).
+KERNEL_GRAD_CHUNK = 16
+
+
+def _kernel_grad(x, g, strides, pads):
+  """dw[c, t_h, t_w, o] = sum_{b, q} x_p[b, s q + t, c] g[b, q, o] as [C_in, >= kh, >= kw, C_out].
+
+  A correlation of x [B, H, W, C_in] (padded by pads) with g [B, L_h, L_w, C_out] dilated by the
+  strides, the batch as its contracted channel axis: [C_in, H, W, B] * [L_h, L_w, B, C_out]. Rows and
+  columns past the kernel's read no output. On a single device, the sum over b runs as a `lax.scan`
+  over chunks of `KERNEL_GRAD_CHUNK` images, plus one convolution of the remaining B mod chunk images.
+  With several devices the batch is sharded, and the sum is one convolution that XLA partitions.
+  """
+
+  def correlate(x, g):
+    return onednn.convolution(
+      x.transpose(3, 1, 2, 0), g.transpose(1, 2, 0, 3), (1, 1), pads, rhs_dilation=strides
+    )
+
+  chunks, rest = divmod(x.shape[0], KERNEL_GRAD_CHUNK)
+  if chunks < 2 or jax.device_count() != 1:
+    return correlate(x, g)
+  split = chunks * KERNEL_GRAD_CHUNK
+
+  def add_chunk(total, chunk):
+    return total + correlate(*chunk), None
+
+  def as_chunks(a):
+    return a[:split].reshape(chunks, KERNEL_GRAD_CHUNK, *a.shape[1:])
+
+  first = correlate(x[:KERNEL_GRAD_CHUNK], g[:KERNEL_GRAD_CHUNK])
+  total, _ = lax.scan(add_chunk, first, (as_chunks(x)[1:], as_chunks(g)[1:]))
+  return total + correlate(x[split:], g[split:]) if rest else total
 
 
 conv.defvjp(_conv_fwd, _conv_bwd)
