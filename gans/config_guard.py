@@ -53,6 +53,7 @@ def validate(config: ConfigDict) -> None:
     'eval.batch_size': config.eval.batch_size,
     'eval.num_batches': config.eval.num_batches,
     'sample.num': config.sample.num,
+    'export.num': config.export.num,
   }
   for name, value in positive.items():
     if value <= 0:

@@ -87,6 +87,11 @@ def base_config(method: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     steps=10,  # interpolate: images per walk, endpoints included.
     groups='',  # arithmetic: 'i,j,k;l,m,n;o,p,q' = indices into the grid of seed `seed`: A - B + C.
   )
+  c.export = dict(  # --mode=export (gans.export): samples for external FID/IS tools.
+    num=10_000,
+    seed=0,
+    png=False,  # Also a folder of PNGs beside the .npz.
+  )
   return c
 
 

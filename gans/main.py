@@ -1,6 +1,6 @@
 r"""Command-line entry point: train, evaluate or sample one recipe.
 
-    python -m gans.main --config=configs/vae.py [--workdir=runs/vae] [--mode=train|eval|sample] \
+    python -m gans.main --config=configs/vae.py [--workdir=runs/vae] [--mode=train|eval|sample|export] \
         [--config.train.steps=200 --config.optim.g.lr=1e-4 ...]
 
 ``--workdir`` defaults to ``runs/<config file name>``. Rerunning with the same workdir resumes from its
@@ -18,14 +18,16 @@ from absl import app, flags, logging
 import jax
 from ml_collections import config_flags
 
-from gans import parallel, train, xla_flags
+from gans import config_guard, export, parallel, train, xla_flags
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file(
   'config', None, 'Recipe file, e.g. configs/vae.py.', lock_config=True
 )
 flags.DEFINE_string('workdir', None, 'Run directory (default: runs/<config name>).')
-flags.DEFINE_enum('mode', 'train', ['train', 'eval', 'sample'], 'What to do with the recipe.')
+flags.DEFINE_enum(
+  'mode', 'train', ['train', 'eval', 'sample', 'export'], 'What to do with the recipe.'
+)
 flags.DEFINE_string('coordinator_address', None, 'host:port of process 0, for a multi-process run.')
 flags.DEFINE_integer('num_processes', None, 'Number of processes of a multi-process run.')
 flags.DEFINE_integer('process_id', None, "This process's index in a multi-process run.")
@@ -54,16 +56,23 @@ def default_workdir(config_path: str) -> str:
   return os.path.join('runs', f'{name}_{arg}' if arg else name)
 
 
-def sample(config, workdir: str) -> list[str]:
-  """Renders ``config.sample.kind`` (``gans.visualize.render_sample_kind``) from the latest checkpoint
-  into ``workdir/samples/<name>_step<step>_seed<seed>.png``; returns the paths."""
+def restored_experiment(config, workdir: str) -> tuple[train.Experiment, int]:
+  """The experiment of ``workdir`` restored from its latest checkpoint, and that checkpoint's step;
+  ``config`` is validated first, as for training."""
+  config_guard.validate(config)
   experiment = train.Experiment(config, workdir)
   if experiment.checkpointer.latest_step() is None:
     raise FileNotFoundError(
       f'no checkpoint in {experiment.checkpointer.directory}; train first with '
       f'python -m gans.main --config=... --workdir={workdir}'
     )
-  step = experiment.restore()
+  return experiment, experiment.restore()
+
+
+def sample(config, workdir: str) -> list[str]:
+  """Renders ``config.sample.kind`` (``gans.visualize.render_sample_kind``) from the latest checkpoint
+  into ``workdir/samples/<name>_step<step>_seed<seed>.png``; returns the paths."""
+  experiment, step = restored_experiment(config, workdir)
   pictures = train.visualize.render_sample_kind(
     config.sample.kind,
     experiment.method,
@@ -85,10 +94,7 @@ def sample(config, workdir: str) -> list[str]:
 def evaluate(config, workdir: str) -> str:
   """Evaluates the latest checkpoint into ``workdir/eval/metrics.json`` and ``report.md`` (a table with
   the real data's own floor and a sample grid); returns the report's path."""
-  experiment = train.Experiment(config, workdir)
-  if experiment.checkpointer.latest_step() is None:
-    raise FileNotFoundError(f'no checkpoint in {experiment.checkpointer.directory} to evaluate.')
-  step = experiment.restore()
+  experiment, step = restored_experiment(config, workdir)
   metrics = {'step': step, **experiment.evaluate()}
   floor = experiment.evaluator.floor()
   grid = train.visualize.to_picture(
@@ -150,6 +156,9 @@ def main(argv):
     train.train_and_evaluate(config, workdir)
   elif FLAGS.mode == 'sample':
     logging.info('Wrote %s', ', '.join(sample(config, workdir)))
+  elif FLAGS.mode == 'export':
+    experiment, step = restored_experiment(config, workdir)
+    logging.info('Wrote %s', ', '.join(export.export_samples(experiment, step).values()))
   else:
     logging.info('Wrote %s', evaluate(config, workdir))
 

@@ -11,10 +11,11 @@ from conftest import REPO, tiny_overrides
 import jax
 import jax.numpy as jnp
 import numpy as np
+from PIL import Image
 import pytest
 import scipy.stats
 
-from gans import config_lib, losses, methods
+from gans import config_lib, export, losses, methods
 from gans.methods import biggan
 
 TINY = dict(ch=4, widths=(2, 2, 2), z_dim=32, shared_dim=8)
@@ -212,3 +213,24 @@ def test_one_step_trains_through_main_and_evaluates(run_main, idx_dir, tfds_dir,
   run_main(*common, '--mode=eval', '--config.sample.truncation=0.5')
   metrics = json.load(open(os.path.join(workdir, 'eval', 'metrics.json')))
   assert 0.0 <= metrics['class_accuracy'] <= 1.0 and np.isfinite(metrics['fid'])
+
+  # --mode=export: the evaluation's draw, as uint8 with its classes, in an .npz and a PNG folder.
+  run_main(
+    *common,
+    '--mode=export',
+    '--config.sample.truncation=0.5',
+    '--config.export.num=45',
+    '--config.export.png=True',
+  )
+  stem = os.path.join(workdir, 'export', 'samples_step0000002_seed0')
+  images, labels = export.load(stem + '.npz')
+  assert images.dtype == np.uint8 and images.shape == (45, 32, 32, 1)
+  np.testing.assert_array_equal(labels, np.arange(45) % 32 % 10)  # eval.batch_size 32 per call.
+  pngs = sorted(f for f in os.listdir(stem) if f.endswith('.png'))
+  assert pngs[0] == '000000.png' and len(pngs) == 45
+  png = np.asarray(Image.open(os.path.join(stem, pngs[7])))
+  np.testing.assert_array_equal(png, images[7, ..., 0])
+  assert open(os.path.join(stem, 'labels.txt')).read().split() == [str(y) for y in labels]
+  record = json.load(open(stem + '.json'))
+  assert record['ema'] and record['truncation'] == 0.5 and record['labels']
+  assert record['config']['sample']['truncation'] == 0.5 and record['image_shape'] == [32, 32, 1]

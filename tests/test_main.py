@@ -10,6 +10,8 @@ import numpy as np
 from PIL import Image
 import pytest
 
+from gans import export
+
 
 @pytest.mark.parametrize('recipe', ['gan', 'vae', 'ae'])
 def test_train_sample_eval(recipe, run_main, idx_dir, tfds_dir, tmp_path):
@@ -41,6 +43,13 @@ def test_train_sample_eval(recipe, run_main, idx_dir, tfds_dir, tmp_path):
   run_main(*common, '--mode=sample', '--config.sample.kind=interpolate', '--config.sample.rows=2')
   walk = Image.open(os.path.join(workdir, 'samples', 'interpolate_spherical_step0000004_seed0.png'))
   assert walk.size == (10 * 29 + 1, 2 * 29 + 1)
+
+  if recipe == 'gan':  # --mode=export without labels; tests/test_biggan.py exports with them.
+    run_main(*common, '--mode=export', '--config.export.num=40', '--config.export.seed=5')
+    images, labels = export.load(os.path.join(workdir, 'export', 'samples_step0000004_seed5.npz'))
+    assert images.dtype == np.uint8 and images.shape == (40, 28, 28, 1) and labels is None
+    record = json.load(open(os.path.join(workdir, 'export', 'samples_step0000004_seed5.json')))
+    assert record['num'] == 40 and not record['labels'] and not record['ema']
 
   run_main(*common, '--mode=eval')
   metrics = json.load(open(os.path.join(workdir, 'eval', 'metrics.json')))

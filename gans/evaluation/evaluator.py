@@ -147,16 +147,28 @@ def create(config, train_split, test_split):
   return ImageEvaluator(config, train_split, test_split)
 
 
+def draw_samples(
+  sample_fn: Callable[[int, int], tuple[np.ndarray, np.ndarray | None]],
+  num: int,
+  batch: int,
+  seed: int,
+) -> tuple[np.ndarray, np.ndarray | None]:
+  """``num`` samples (and labels or None) in calls ``sample_fn(batch, seed + i)``, i = 0, 1, ...:
+  the draw of the evaluation and of ``--mode=export``."""
+  chunks = [sample_fn(batch, seed + i) for i in range(-(-num // batch))]
+  samples = np.concatenate([c[0] for c in chunks])[:num]
+  labels = None if chunks[0][1] is None else np.concatenate([c[1] for c in chunks])[:num]
+  return samples, labels
+
+
 def evaluate_samples(
   evaluator, sample_fn: Callable[[int, int], tuple[np.ndarray, np.ndarray | None]], config
 ) -> dict[str, float]:
   """Draws ``config.eval.num_samples`` samples in batches with ``sample_fn(num, seed) -> (samples in
   value_range, labels or None)`` and scores them; adds ``eval_seconds``."""
   start = time.perf_counter()
-  num, batch = config.eval.num_samples, config.eval.batch_size
-  chunks = [sample_fn(batch, config.eval.seed + i) for i in range(-(-num // batch))]
-  samples = np.concatenate([c[0] for c in chunks])[:num]
-  labels = None if chunks[0][1] is None else np.concatenate([c[1] for c in chunks])[:num]
+  num = config.eval.num_samples
+  samples, labels = draw_samples(sample_fn, num, config.eval.batch_size, config.eval.seed)
   if config.data.source != 'toy':
     samples = to_unit_range(samples, config.data.value_range)
   results = evaluator.score(samples, labels)
