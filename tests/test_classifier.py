@@ -116,7 +116,7 @@ def test_feature_extractor_registry(cached):
     'classifier', cache_dir=cache_dir, data_loader_fn=None, **_SETTINGS
   )
   assert by_name.test_accuracy == extractor.test_accuracy
-  with pytest.raises(ValueError, match='weights_path'):
+  with pytest.raises(ValueError, match='feature_weights'):
     evaluation.get_feature_extractor('inception')
   with pytest.raises(ValueError, match='unknown feature extractor'):
     evaluation.get_feature_extractor('vgg')

@@ -50,5 +50,15 @@ def test_default_workdir_is_named_after_the_recipe():
 @pytest.mark.parametrize('recipe', ['gan', 'vae', 'ae'])
 def test_recipes_have_the_fixed_groups(recipe):
   config = config_lib.load_recipe(f'{REPO}/configs/{recipe}.py')
-  assert set(config) == {'method', 'data', 'model', 'loss', 'optim', 'train', 'eval', 'sample', 'export'}
+  assert set(config) == {
+    'method',
+    'data',
+    'model',
+    'loss',
+    'optim',
+    'train',
+    'eval',
+    'sample',
+    'export',
+  }
   assert config.method.name == recipe

@@ -8,8 +8,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from gans import config_lib, methods, train
-from gans.data import toy
-from gans.evaluation import evaluator
+from gans.data import datasets, toy
+from gans.evaluation import classifier, evaluator
+from gans.evaluation import metrics as metrics_lib
 
 
 def test_toy_run_reports_mode_coverage(tmp_path):
@@ -81,8 +82,6 @@ def test_results_table_has_a_row_per_run_and_the_floor(tmp_path):
 
 
 def test_stacked_data_and_its_mode_coverage(idx_dir, tfds_dir, tmp_path):
-  from gans.data import datasets
-
   config = tiny_config('gan_stacked', idx_dir, tfds_dir, steps=2, **{'train.checkpoint_every': 2})
   base = datasets.load_split(datasets.base_config(config.data), 'test')
   stacked = datasets.load_split(config.data, 'test')
@@ -101,3 +100,25 @@ def test_stacked_data_and_its_mode_coverage(idx_dir, tfds_dir, tmp_path):
 
   results = train.train_and_evaluate(config, str(tmp_path))
   assert results['modes'] >= 1 and results['modes'] <= 1000 and np.isfinite(results['kl'])
+
+
+def test_class_accuracy_uses_the_dataset_classifier_when_features_come_from_elsewhere(
+  idx_dir, tfds_dir, monkeypatch
+):
+  """With Inception's features (1008 ImageNet logits), class accuracy still needs the dataset's classes."""
+  config = tiny_config('cgan', idx_dir, tfds_dir, **{'eval.feature_extractor': 'elsewhere'})
+  rng = np.random.default_rng(0)
+
+  class Elsewhere:
+    def features_and_logits(self, images):
+      return rng.normal(size=(len(images), 8)), rng.normal(size=(len(images), 1008))
+
+  monkeypatch.setitem(classifier._FEATURE_EXTRACTORS, 'elsewhere', lambda weights_path: Elsewhere())
+  train_split = datasets.load_split(config.data, 'train')
+  test_split = datasets.load_split(config.data, 'test')
+  scorer = evaluator.ImageEvaluator(config, train_split, test_split)
+  images, labels = test_split['image'][:64] / 255.0, test_split['label'][:64]
+  dataset_classifier = scorer._dataset_classifier()
+  expected = metrics_lib.class_conditional_accuracy(dataset_classifier.logits(images), labels)
+  assert scorer.score(images, labels)['class_accuracy'] == expected
+  assert scorer.label_classifier is not scorer.extractor

@@ -6,8 +6,8 @@ accuracy, Stacked-MNIST modes). ``get_feature_extractor(name, **kwargs)`` picks 
 string:
   * ``classifier``: a small convnet trained on the dataset's training split (``Classifier``),
     cached with orbax under the data directory and retrained deterministically when missing;
-  * ``inception``: an Inception network for CIFAR-10/CelebA users with weights on disk (not
-    bundled).
+  * ``inception``: FID's Inception-v3 (``gans.evaluation.inception``: pool3 features, 1008 logits)
+    with pytorch-fid's weights converted to ``.npz`` (``weights_path``; not bundled, not downloaded).
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import orbax.checkpoint as ocp
+
+from gans.evaluation import inception
 
 
 class FeatureExtractor(Protocol):
@@ -276,21 +278,9 @@ def load_or_train_classifier(
   )
 
 
-def _inception_extractor(weights_path: str | None = None) -> FeatureExtractor:
-  if not weights_path:
-    raise ValueError(
-      "the 'inception' feature extractor needs weights on disk: pass weights_path=<file> "
-      "(nothing is downloaded); for 28×28 data use 'classifier'."
-    )
-  raise NotImplementedError(
-    f'loading Inception weights ({weights_path}) is not implemented yet; use '
-    "'classifier' or register an extractor with register_feature_extractor."
-  )
-
-
 _FEATURE_EXTRACTORS: dict[str, Callable[..., FeatureExtractor]] = {
   'classifier': load_or_train_classifier,
-  'inception': _inception_extractor,
+  'inception': inception.inception_extractor,
 }
 
 

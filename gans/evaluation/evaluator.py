@@ -46,18 +46,20 @@ class ImageEvaluator:
 
   def __init__(self, config, train_split: datasets.Split, test_split: datasets.Split):
     self.cfg = config.eval
+    self._dataset_classifier = lambda: classifier.load_or_train_classifier(
+      datasets.cache_dir(config.data, 'classifier'),
+      _classifier_data(train_split, test_split),
+      num_classes=train_split.num_classes,
+      steps=self.cfg.classifier_steps,
+      min_accuracy=self.cfg.classifier_min_accuracy or None,
+    )
     if self.cfg.feature_extractor == 'classifier':
-      self.extractor = classifier.load_or_train_classifier(
-        datasets.cache_dir(config.data, 'classifier'),
-        _classifier_data(train_split, test_split),
-        num_classes=train_split.num_classes,
-        steps=self.cfg.classifier_steps,
-        min_accuracy=self.cfg.classifier_min_accuracy or None,
-      )
+      self.extractor = self.label_classifier = self._dataset_classifier()
     else:
       self.extractor = classifier.get_feature_extractor(
         self.cfg.feature_extractor, weights_path=self.cfg.feature_weights or None
       )
+      self.label_classifier = None  # Built at the first class accuracy.
     num = min(self.cfg.num_samples, len(test_split))
     self.real_features, self.real_logits = self.extractor.features_and_logits(
       test_split['image'][:num]
@@ -85,10 +87,15 @@ class ImageEvaluator:
 
   def score(self, images: np.ndarray, labels: np.ndarray | None = None) -> dict[str, float]:
     """Metrics of samples [N, H, W, C] in [0, 1]; with ``labels`` (the classes the samples were
-    generated for) also the class-conditional accuracy of the classifier on them."""
+    generated for) also the class-conditional accuracy of the dataset's classifier on them (the
+    project's own classifier, also when the features are another extractor's, e.g. Inception's)."""
     features, logits = self.extractor.features_and_logits(images)
     results = self.score_features(features, logits)
     if labels is not None:
+      if self.label_classifier is None:
+        self.label_classifier = self._dataset_classifier()
+      if self.label_classifier is not self.extractor:
+        logits = self.label_classifier.logits(images)
       results['class_accuracy'] = metrics.class_conditional_accuracy(logits, labels)
     return results
 
