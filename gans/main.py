@@ -4,7 +4,10 @@ r"""Command-line entry point: train, evaluate or sample one recipe.
         [--config.train.steps=200 --config.optim.g.lr=1e-4 ...]
 
 ``--workdir`` defaults to ``runs/<config file name>``. Rerunning with the same workdir resumes from its
-latest checkpoint.
+latest checkpoint. A training run locks its workdir (``gans.workdir_lock``): a second one there stops
+with a message naming the first. ``--mode=eval``, ``sample`` and ``export`` take no lock: they only read
+checkpoints (complete ones: saves are atomic) and write ``eval/``, ``samples/`` and ``export/`` files of their own
+names, so they may run beside the training run, e.g. to look at its progress.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from absl import app, flags, logging
 import jax
 from ml_collections import config_flags
 
-from gans import config_guard, export, parallel, train, xla_flags
+from gans import checkpoint, config_guard, export, parallel, train, workdir_lock, xla_flags
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file(
@@ -153,7 +156,10 @@ def main(argv):
     logging.info('XLA flags added by gans.xla_flags: %s', ' '.join(added_xla_flags))
   logging.info('Mode %s, workdir %s', FLAGS.mode, workdir)
   if FLAGS.mode == 'train':
-    train.train_and_evaluate(config, workdir)
+    try:
+      train.train_and_evaluate(config, workdir)
+    except (workdir_lock.WorkdirLocked, checkpoint.CheckpointWriteError) as e:
+      sys.exit(f'FATAL {e}')  # The message says what happened and what to do; no traceback.
   elif FLAGS.mode == 'sample':
     logging.info('Wrote %s', ', '.join(sample(config, workdir)))
   elif FLAGS.mode == 'export':

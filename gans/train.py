@@ -16,7 +16,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from gans import checkpoint, config_guard, guard, methods, parallel, preemption, visualize
+from gans import (
+  checkpoint,
+  config_guard,
+  guard,
+  methods,
+  parallel,
+  preemption,
+  visualize,
+  workdir_lock,
+)
 from gans.data import datasets, input_pipeline
 from gans.evaluation import evaluator as evaluator_lib
 from gans.methods import base
@@ -297,9 +306,17 @@ def _start_writer(config, workdir: str):
 def train_and_evaluate(config, workdir: str) -> dict[str, float] | None:
   """Trains ``config`` in ``workdir``, resuming from its latest checkpoint.
 
-  Returns the final evaluation metrics, or None when stopped early by SIGTERM/SIGINT (after checkpointing).
+  Process 0 holds the workdir's lock (``gans.workdir_lock``) from before anything is written until the
+  end, whatever the end; a second run in the same workdir raises WorkdirLocked. Returns the final
+  evaluation metrics, or None when stopped early by SIGTERM/SIGINT (after checkpointing).
   """
   config_guard.validate(config)
+  with workdir_lock.WorkdirLock(workdir, active=jax.process_index() == 0):
+    return _train_and_evaluate(config, workdir)
+
+
+def _train_and_evaluate(config, workdir: str) -> dict[str, float] | None:
+  """``train_and_evaluate`` once the workdir is locked."""
   config_guard.check_resumable(config, workdir)
   experiment = Experiment(config, workdir)
   method, cfg, checkpointer = experiment.method, config.train, experiment.checkpointer
@@ -344,7 +361,8 @@ def train_and_evaluate(config, workdir: str) -> dict[str, float] | None:
           log.flush(step, state.health)
         save(step, state)
         if preempt.requested(step):
-          save(step, state, force=step % cfg.checkpoint_every != 0)
+          if checkpointer.latest_step() != step:  # Not saved by the interval above.
+            save(step, state, force=True)
           logging.warning(
             'Stopped at step %d after checkpointing; rerun the same command to resume.', step
           )
@@ -363,7 +381,9 @@ def train_and_evaluate(config, workdir: str) -> dict[str, float] | None:
     return results
   finally:
     batches.close()
-    checkpointer.wait()
-    checkpointer.close()
-    if writer is not None:
-      writer.close()
+    try:
+      checkpointer.wait()  # A failed asynchronous save raises CheckpointWriteError here at the latest.
+    finally:
+      checkpointer.close()
+      if writer is not None:
+        writer.close()

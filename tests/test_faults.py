@@ -1,20 +1,28 @@
-"""Faults injected for real: signals, kills during saves, damaged checkpoints, NaNs, bad configs."""
+"""Faults injected for real: signals, kills during saves, damaged checkpoints, NaNs, bad configs, two
+runs in one workdir, a full disk."""
 
 from __future__ import annotations
 
+import errno
+import json
+import logging
 import os
+import re
+import resource
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
 
 from conftest import REPO, load_params, tiny_config, tiny_overrides
+from etils import epath
 import jax
 import numpy as np
 import pytest
 
-from gans import checkpoint, config_guard, guard, train
+from gans import checkpoint, config_guard, guard, preemption, train, workdir_lock
 from gans.data import input_pipeline
 
 SMALL_NETS = {
@@ -82,6 +90,15 @@ def test_sigterm_checkpoints_and_resume_equals_uninterrupted(idx_dir, tfds_dir, 
     load_params(tmp_path / 'interrupted', stopped_at + 7),
     load_params(tmp_path / 'straight', stopped_at + 7),
   )
+
+
+def test_a_stop_request_at_a_checkpoint_step_checkpoints_once(
+  idx_dir, tfds_dir, tmp_path, monkeypatch
+):
+  monkeypatch.setattr(preemption.Preemption, 'requested', lambda self, step: step == 4)
+  config = tiny_config('gan', idx_dir, tfds_dir, steps=8, **SMALL_NETS)
+  assert train.train_and_evaluate(config, str(tmp_path)) is None
+  assert sorted(os.listdir(tmp_path / 'checkpoints')) == ['2', '4']
 
 
 def test_sigkill_during_a_checkpoint_write_resumes_from_a_complete_one(idx_dir, tfds_dir, tmp_path):
@@ -226,3 +243,192 @@ def test_resuming_with_changed_shapes_stops_with_a_diff(idx_dir, tfds_dir, tmp_p
     )
     is None
   )
+
+
+def _dead_pid() -> int:
+  """The pid of a process of this host that has ended (and been reaped)."""
+  process = subprocess.Popen([sys.executable, '-c', 'pass'])
+  process.wait()
+  return process.pid
+
+
+def _write_lock_record(workdir, **record) -> None:
+  os.makedirs(workdir, exist_ok=True)
+  with open(os.path.join(workdir, workdir_lock.LOCK_NAME), 'w') as f:
+    json.dump(
+      {'started': '2026-01-01T00:00:00+00:00', 'command': 'python -m gans.main', **record}, f
+    )
+
+
+def test_workdir_lock_acquire_refuse_release_and_stale(tmp_path, caplog):
+  workdir = str(tmp_path / 'run')
+  host = socket.gethostname()
+  with workdir_lock.WorkdirLock(workdir):
+    record = workdir_lock.read_record(workdir)
+    assert record['host'] == host and record['pid'] == os.getpid() and record['started']
+    with pytest.raises(
+      workdir_lock.WorkdirLocked, match=f'in use by another run \\(pid {os.getpid()}'
+    ):
+      workdir_lock.WorkdirLock(workdir).acquire()
+    open(os.path.join(workdir, workdir_lock.LOCK_NAME), 'w').close()  # The flock alone refuses.
+    with pytest.raises(workdir_lock.WorkdirLocked, match='a process that left no record'):
+      workdir_lock.WorkdirLock(workdir).acquire()
+  assert workdir_lock.read_record(workdir) is None  # Released.
+
+  with pytest.raises(ZeroDivisionError), workdir_lock.WorkdirLock(workdir):
+    1 / 0
+  assert workdir_lock.read_record(workdir) is None  # Released on an exception.
+
+  with pytest.raises(SystemExit), workdir_lock.WorkdirLock(workdir):
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(60)
+  assert workdir_lock.read_record(workdir) is None  # Released on SIGTERM.
+
+  dead = _dead_pid()
+  _write_lock_record(workdir, host=host, pid=dead)
+  with workdir_lock.WorkdirLock(workdir):
+    assert workdir_lock.read_record(workdir)['pid'] == os.getpid()
+  assert f'Taking over the stale lock of pid {dead} on host {host}' in caplog.text
+
+  _write_lock_record(workdir, host='node-elsewhere', pid=dead)
+  with pytest.raises(workdir_lock.WorkdirLocked) as refused:
+    workdir_lock.WorkdirLock(workdir).acquire()
+  for part in (f'pid {dead} on host node-elsewhere, started 2026-01-01', 'delete', 'run.lock'):
+    assert part in str(refused.value)
+
+  with workdir_lock.WorkdirLock('gs://bucket/run'):  # Not locked, not an error.
+    assert 'gs://bucket/run is not a local path' in caplog.text
+
+
+@pytest.fixture
+def started():
+  """A list for the test's processes: those still running at its end are killed."""
+  processes = []
+  yield processes
+  for process in processes:
+    if process.poll() is None:
+      process.kill()
+      process.wait()
+
+
+def test_a_second_run_in_a_workdir_is_refused_while_the_first_runs(
+  idx_dir, tfds_dir, tmp_path, started
+):
+  workdir = tmp_path / 'run'
+  flags = [
+    *SMALL_NETS_FLAGS,
+    '--config.train.steps=100000',
+    '--config.train.log_every=20',
+    '--config.train.checkpoint_every=20',
+    '--config.train.sample_every=100000',
+  ]
+  first = _start_main(idx_dir, tfds_dir, workdir, *flags)
+  started.append(first)
+  _wait_for_line(first, 'step 20/100000')
+  second = _start_main(idx_dir, tfds_dir, workdir, *flags)
+  started.append(second)
+  _, stderr = second.communicate(timeout=180)
+  assert second.returncode != 0 and first.poll() is None
+  assert (
+    f'workdir {workdir} is in use by another run (pid {first.pid} on host {socket.gethostname()}, '
+    'started ' in stderr
+  ), stderr[-2000:]
+  assert 'gans.main' in stderr.split('in use by another run')[1]  # Its command line.
+
+  _wait_for_line(first, '/100000 |')  # The first one trains on, then stops cleanly.
+  first.send_signal(signal.SIGTERM)
+  _, stderr = first.communicate(timeout=120)
+  assert first.returncode == 0 and 'Stopped at step' in stderr, stderr[-2000:]
+  steps = sorted(int(name) for name in os.listdir(workdir / 'checkpoints') if name.isdigit())
+  assert len(steps) >= 2 and all(
+    np.isfinite(leaf).all()
+    for step in steps
+    for leaf in jax.tree.leaves(load_params(workdir, step))
+  )
+  assert workdir_lock.read_record(workdir) is None
+
+
+def test_a_stale_lock_of_a_dead_process_is_taken_over(idx_dir, tfds_dir, tmp_path, caplog):
+  _write_lock_record(tmp_path, host=socket.gethostname(), pid=_dead_pid())
+  config = tiny_config('gan', idx_dir, tfds_dir, steps=2, **SMALL_NETS)
+  assert train.train_and_evaluate(config, str(tmp_path))
+  assert 'Taking over the stale lock' in caplog.text
+  assert os.listdir(tmp_path / 'checkpoints') == ['2']
+  assert workdir_lock.read_record(tmp_path) is None
+
+
+@pytest.fixture
+def disk_full_from_checkpoint(monkeypatch):
+  """From checkpoint ``k`` on, every file orbax opens for writing in a checkpoint being written fails
+  with ENOSPC, as on a full disk (at the lowest Python write of orbax, etils.epath's ``open``; arrays
+  are written by TensorStore, below Python). Returns a function that ends the fault."""
+  original = epath.gpath.PosixGPath.open
+
+  def fill(k):
+    def open_(self, mode='r', *args, **kwargs):
+      writing = re.search(r'/(\d+)\.orbax-checkpoint-tmp', os.fspath(self))
+      if writing and int(writing.group(1)) >= k and any(c in mode for c in 'wax+'):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), os.fspath(self))
+      return original(self, mode, *args, **kwargs)
+
+    monkeypatch.setattr(epath.gpath.PosixGPath, 'open', open_)
+    return lambda: monkeypatch.setattr(epath.gpath.PosixGPath, 'open', original)
+
+  return fill
+
+
+# After the failed save, TensorStore's callbacks reach orbax's closed event loop ("Event loop is closed").
+@pytest.mark.filterwarnings('ignore::pytest.PytestUnraisableExceptionWarning')
+def test_disk_full_during_a_checkpoint_stops_and_resumes_from_the_previous_one(
+  disk_full_from_checkpoint, idx_dir, tfds_dir, tmp_path, caplog
+):
+  caplog.set_level(logging.INFO, logger='absl')
+  workdir, straight = tmp_path / 'run', tmp_path / 'straight'
+  config = tiny_config('gan', idx_dir, tfds_dir, steps=8, **SMALL_NETS)
+  free_space = disk_full_from_checkpoint(4)
+  with pytest.raises(checkpoint.CheckpointWriteError) as stopped:
+    train.train_and_evaluate(config, str(workdir))
+  free_space()
+  message = str(stopped.value)
+  for part in (
+    f'could not write checkpoint 4 in {workdir}/checkpoints: disk full',
+    'No space left on device',
+    'The previous checkpoint, step 2, is kept',
+  ):
+    assert part in message, message
+  names = os.listdir(workdir / 'checkpoints')
+  assert [name for name in names if name.isdigit()] == ['2'], names  # The partial write is no step.
+  assert workdir_lock.read_record(workdir) is None
+
+  train.train_and_evaluate(config, str(workdir))
+  assert 'Training gan from step 2 to 8' in caplog.text
+  train.train_and_evaluate(config, str(straight))
+  assert _same_params(load_params(workdir, 8), load_params(straight, 8))
+
+
+def test_a_failing_write_below_python_stops_the_run_naming_the_error(idx_dir, tfds_dir, tmp_path):
+  """A real I/O error in TensorStore's array write, in orbax's background thread: files are limited to
+  256 KiB (RLIMIT_FSIZE: the write past it fails with EFBIG, Python ignores SIGXFSZ), less than a
+  checkpoint's array data (1.1 MiB) but more than any other file of the run."""
+  workdir = tmp_path / 'run'
+  config = tiny_config('gan', idx_dir, tfds_dir, steps=8, **SMALL_NETS)
+  train.train_and_evaluate(
+    tiny_config('gan', idx_dir, tfds_dir, steps=2, **SMALL_NETS), str(workdir)
+  )
+  limited = _start_main(idx_dir, tfds_dir, workdir, *SMALL_NETS_FLAGS, '--config.train.steps=8')
+  # Set while it starts (it writes nothing big before checkpoint 4): preexec_fn would fork JAX's threads.
+  resource.prlimit(limited.pid, resource.RLIMIT_FSIZE, (256 << 10, 256 << 10))
+  _, stderr = limited.communicate(timeout=300)
+  assert limited.returncode == 1, stderr[-3000:]
+  fatal = stderr.strip().splitlines()[-1]
+  for part in (
+    f'FATAL could not write checkpoint 4 in {workdir}/checkpoints: write failed (ValueError: ',
+    'File too large',
+    'The previous checkpoint, step 2, is kept',
+  ):
+    assert part in fatal, stderr[-3000:]
+  assert [name for name in os.listdir(workdir / 'checkpoints') if name.isdigit()] == ['2']
+  assert workdir_lock.read_record(workdir) is None
+
+  assert train.train_and_evaluate(config, str(workdir))
+  assert sorted(int(name) for name in os.listdir(workdir / 'checkpoints')) == [4, 6, 8]
