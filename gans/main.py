@@ -101,8 +101,7 @@ def evaluate(config, workdir: str) -> str:
   metrics = {'step': step, **experiment.evaluate()}
   floor = experiment.evaluator.floor()
   grid = train.visualize.to_picture(
-    parallel.to_host(experiment.generate(config.sample.num, config.sample.seed)),
-    config.data.value_range,
+    parallel.to_host(experiment.generate(config.sample.num, config.sample.seed)), config.data
   )
   directory = os.path.join(workdir, 'eval')
   if experiment.is_writer:

@@ -220,12 +220,11 @@ class Experiment:
 
   def figures(self) -> dict[str, np.ndarray]:
     """The sample grid (fixed noise) and the method's own figures, as uint8 pictures."""
-    value_range = self.config.data.value_range
     pictures = {'samples': self.generate(self.config.sample.num, self.config.sample.seed)}
     batch = next(self._test_batches(self.config.eval.split, 16 * jax.device_count(), 1))
     pictures.update(self._figures(self.state, batch, jax.random.PRNGKey(0)))
     return {
-      name: visualize.to_picture(images, value_range)
+      name: visualize.to_picture(images, self.config.data)
       for name, images in parallel.to_host(pictures).items()
     }
 

@@ -9,7 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 from PIL import Image, ImageDraw
 
-from gans import methods
+from gans import methods, plots
+from gans.data import toy
 from gans.methods import base
 
 
@@ -48,24 +49,14 @@ def image_grid(images: np.ndarray, *, cols: int | None = None, pad: int = 1) -> 
   return grid
 
 
-def scatter_plot(points: np.ndarray, extent, *, size: int = 256) -> np.ndarray:
-  """Rasterises 2-D points [N, 2] within ``extent`` (lo, hi) on both axes into a uint8 [size, size, 1]
-  picture: black background, each point a white pixel (y up)."""
-  lo, hi = extent
-  pixels = np.floor((np.asarray(points, np.float64) - lo) / (hi - lo) * size).astype(np.int64)
-  inside = np.all((pixels >= 0) & (pixels < size), axis=1)
-  picture = np.zeros((size, size, 1), np.uint8)
-  picture[size - 1 - pixels[inside, 1], pixels[inside, 0]] = 255
-  return picture
-
-
-def to_picture(samples: np.ndarray, value_range) -> np.ndarray:
-  """Images [N, H, W, C] or [R, K, H, W, C] -> a tiled grid; points [N, 2] -> a scatter plot over
-  ``value_range`` (for toy data the range of the plot)."""
+def to_picture(samples: np.ndarray, data) -> np.ndarray:
+  """Images [N, H, W, C] or [R, K, H, W, C] in ``data.value_range`` -> a tiled grid; the 2-D points
+  [N, 2] of a toy mixture (``data.name``) -> a scatter plot with its modes (``plots.mixture_scatter``)."""
   samples = np.asarray(samples)
   if samples.ndim == 2:
-    return scatter_plot(samples, value_range)
-  return image_grid(to_uint8(samples, value_range))
+    mixture = toy.TOY_MIXTURES[data.name]
+    return plots.mixture_scatter(samples, mixture.centers, mixture.std, data.value_range)
+  return image_grid(to_uint8(samples, data.value_range))
 
 
 def save_png(path: str, grid: np.ndarray) -> None:
@@ -196,56 +187,6 @@ def numbered_grid(grid: np.ndarray, num: int, tile: tuple[int, int], *, pad: int
   return out[..., None] if out.ndim == 2 else out
 
 
-def read_scalars(directory: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-  """Every scalar in the TensorBoard event files under ``directory``: tag -> (steps [N], values [N]).
-
-  Reads the TFRecord framing (uint64 length, uint32 CRC, payload, uint32 CRC) of tensorboardX's files
-  without TensorFlow; later files win for repeated (tag, step) pairs, as after a resume.
-  """
-  from tensorboardX.proto import event_pb2  # Local import: only the curves need it.
-
-  points: dict[str, dict[int, float]] = {}
-  for root, _, files in os.walk(directory):
-    for name in sorted(f for f in files if f.startswith('events.')):
-      with open(os.path.join(root, name), 'rb') as f:
-        data = f.read()
-      offset = 0
-      while offset + 12 <= len(data):
-        length = int.from_bytes(data[offset : offset + 8], 'little')
-        event = event_pb2.Event.FromString(data[offset + 12 : offset + 12 + length])
-        offset += 12 + length + 4
-        for value in event.summary.value:
-          if value.WhichOneof('value') == 'simple_value':
-            points.setdefault(value.tag, {})[event.step] = value.simple_value
-  return {
-    tag: (np.array(sorted(series)), np.array([series[s] for s in sorted(series)], np.float32))
-    for tag, series in sorted(points.items())
-  }
-
-
-def plot_curves(series: dict[str, tuple], *, size=(320, 200), cols: int = 3) -> np.ndarray:
-  """One panel per tag (its name, min and max written above a polyline of value against step), panels
-  tiled ``cols`` per row: uint8 [rows·size[1], cols·size[0], 3]. Non-finite values are skipped."""
-  width, height = size
-  rows = max(1, -(-len(series) // cols))
-  picture = Image.new('RGB', (cols * width, rows * height), 'white')
-  draw = ImageDraw.Draw(picture)
-  for i, (tag, (steps, values)) in enumerate(series.items()):
-    left, top = (i % cols) * width, (i // cols) * height
-    box = (left + 8, top + 24, left + width - 8, top + height - 8)
-    draw.rectangle(box, outline=(128, 128, 128))
-    finite = np.isfinite(values)
-    steps, values = steps[finite], values[finite]
-    label = f'{tag}' + (f'  [{values.min():.4g}, {values.max():.4g}]' if len(values) else '')
-    draw.text((left + 8, top + 6), label, fill=(0, 0, 0))
-    if len(values) < 2:
-      continue
-    x = box[0] + (steps - steps.min()) / max(np.ptp(steps), 1) * (box[2] - box[0])
-    y = box[3] - (values - values.min()) / max(np.ptp(values), 1e-12) * (box[3] - box[1])
-    draw.line(list(zip(x.tolist(), y.tolist())), fill=(31, 119, 180), width=2)
-  return np.asarray(picture)
-
-
 def render_sample_kind(kind: str, method, state, config, rng, *, workdir: str = '') -> dict:
   """The pictures of ``--mode=sample --config.sample.kind=KIND``: name -> uint8 [H, W, C] grid.
 
@@ -254,7 +195,8 @@ def render_sample_kind(kind: str, method, state, config, rng, *, workdir: str = 
   interpolate: ``interpolate_linear`` and ``interpolate_spherical`` [sample.rows × sample.steps];
   arithmetic: ``arithmetic`` from ``sample.groups`` (indices into the grid drawn with the same seed);
   traverse: the method's ``traversals`` (InfoGAN code sweeps, conditional GAN class rows);
-  curves: ``curves``, the training scalars logged under ``workdir/tensorboard``.
+  curves: ``curves_train``, ``curves_eval``, ...: the scalars logged under ``workdir/tensorboard``, one
+    figure per group (``plots.training_curves``).
   """
   cfg = config.sample
   value_range = config.data.value_range
@@ -264,7 +206,7 @@ def render_sample_kind(kind: str, method, state, config, rng, *, workdir: str = 
 
   if kind == 'grid':
     samples = np.asarray(method.generate(state, rng, cfg.num))
-    pictures = {'samples': to_picture(samples, value_range)}
+    pictures = {'samples': to_picture(samples, config.data)}
     if samples.ndim == 4:  # Images, not toy points: also the grid with each tile's index.
       pictures['samples_numbered'] = numbered_grid(pictures['samples'], cfg.num, samples.shape[1:3])
     return pictures
@@ -285,5 +227,6 @@ def render_sample_kind(kind: str, method, state, config, rng, *, workdir: str = 
     methods.require(method, base.Traversals, config.method.name)
     return {name: grid(images) for name, images in method.traversals(state, rng).items()}
   if kind == 'curves':
-    return {'curves': plot_curves(read_scalars(os.path.join(workdir, 'tensorboard')))}
+    scalars = plots.read_scalars(os.path.join(workdir, 'tensorboard'))
+    return {f'curves_{group}': picture for group, picture in plots.training_curves(scalars).items()}
   raise ValueError(f'unknown config.sample.kind={kind!r}; use one of {", ".join(SAMPLE_KINDS)}.')

@@ -7,7 +7,7 @@
 # Runs `--mode=eval` (FID, precision, recall, class accuracy, ... on eval.num_samples samples) of the
 # latest checkpoint in WORKDIR at τ = 0.25, 0.5, 1.0, 1.5, 2.0 and without truncation, keeps each
 # metrics.json as WORKDIR/eval/truncation_<τ>.json, and writes OUT_PREFIX.md (the table) and
-# OUT_PREFIX.png (one panel per metric against τ; "none" plotted at τ = 3).
+# OUT_PREFIX.png (one panel per metric against τ, "none" the last point).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 workdir=${1:-runs/biggan}
@@ -22,15 +22,15 @@ done
 python - "$workdir" "$out" "${thresholds[@]}" <<'PY'
 import json, os, sys
 
-import numpy as np
-
-from gans import visualize
+from gans import plots, visualize
 
 workdir, out, *thresholds = sys.argv[1:]
 names = ('fid', 'precision', 'recall', 'density', 'coverage', 'class_accuracy')
 rows = {t: json.load(open(os.path.join(workdir, 'eval', f'truncation_{t}.json'))) for t in thresholds}
 step = rows[thresholds[-1]]['step']
 lines = [
+  '# BigGAN truncation curve',
+  '',
   f'BigGAN `{workdir}` at step {step}, `launch/biggan_truncation.sh`: '
   f'each row is `--mode=eval --config.sample.truncation=τ`.',
   '',
@@ -38,10 +38,12 @@ lines = [
   '|---|' + '---|' * len(names),
 ]
 lines += [f'| {t} | ' + ' | '.join(f'{rows[t][n]:.4g}' for n in names) + ' |' for t in thresholds]
+lines += ['', f'![metrics against τ]({os.path.basename(out)}.png)']
 with open(out + '.md', 'w') as f:
   f.write('\n'.join(lines) + '\n')
-x = np.array([3.0 if t == 'none' else float(t) for t in thresholds])
-series = {n: (x, np.array([rows[t][n] for t in thresholds], np.float32)) for n in names}
-visualize.save_png(out + '.png', visualize.plot_curves(series))
+picture = plots.tradeoff_curves(
+  thresholds, {n: [rows[t][n] for t in thresholds] for n in names}, xlabel='truncation τ'
+)
+visualize.save_png(out + '.png', picture)
 print('\n'.join(lines))
 PY

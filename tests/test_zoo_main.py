@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 import pytest
 
-from gans import train, visualize
+from gans import plots, train, visualize
 
 # Overrides that shrink each recipe's nets to test size.
 TINY_NETS = {
@@ -135,12 +135,21 @@ def test_interpolation_endpoints_and_slerp_norm():
 
 
 def test_curves_are_plotted_from_the_run_logs(infogan_run):
-  series = visualize.read_scalars(os.path.join(infogan_run.workdir, 'tensorboard'))
+  series = plots.read_scalars(os.path.join(infogan_run.workdir, 'tensorboard'))
   assert {'train/d_loss', 'train/g_loss', 'train/info_categorical'} <= set(series)
   steps, values = series['train/g_loss']
   np.testing.assert_array_equal(steps, [2, 4])  # log_every=2 for 4 steps.
+  assert {'eval/fid', 'eval/code_accuracy'} <= set(series) and len(series['eval/fid'][0]) == 1
   pictures = visualize.render_sample_kind(
     'curves', None, None, infogan_run.config, None, workdir=infogan_run.workdir
   )
-  rows = -(-len(series) // 3)
-  assert pictures['curves'].shape == (rows * 200, 3 * 320, 3)
+  assert set(pictures) == {'curves_train', 'curves_eval'}
+  train_panels = sum(tag.startswith('train/') for tag in series)
+  rows = -(-train_panels // 3)
+  assert pictures['curves_train'].shape == (
+    rows * 260,
+    3 * 360,
+    3,
+  )  # plots.PANEL_INCHES at 100 dpi.
+  # The single evaluation point is drawn (a marker in the line colour C0), not an empty panel.
+  assert np.all(pictures['curves_eval'] == (31, 119, 180), axis=-1).sum() > 10
