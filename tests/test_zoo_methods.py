@@ -129,7 +129,7 @@ def test_wasserstein_metrics_are_raw_critic_means():
 @pytest.mark.parametrize('penalty', ['two_sided', 'one_sided', 'r1', 'dragan'])
 def test_penalty_kind_selects_the_library_penalty(penalty):
   """``loss.penalty_kind`` picks the gans.losses penalty of D's scores, on the same points and noise,
-  and the D loss adds it times ``loss.penalty_weight``."""
+  and the D loss adds it times ``loss.penalty_weight`` = λ, or for R1 times γ/2 with the field = γ."""
   method = _method('wgan_gp', **{'loss.penalty_kind': penalty, 'method.n_critic': 1})
   batch = _batch(method)
   state = method.init(jax.random.PRNGKey(0), batch)
@@ -140,7 +140,8 @@ def test_penalty_kind_selects_the_library_penalty(penalty):
     method.loss, method.config.loss, d, d.params, (real,), (fake,), rng
   )
   penalty_value = metrics['gradient_penalty']
-  np.testing.assert_allclose(loss, metrics['d_loss'] + 10.0 * penalty_value, rtol=1e-5)
+  coefficient = 10.0 / 2 if penalty == 'r1' else 10.0  # Mescheder et al.'s γ/2 · R1 with γ = 10.
+  np.testing.assert_allclose(loss, metrics['d_loss'] + coefficient * penalty_value, rtol=1e-5)
 
   def critic_fn(x):
     return d.apply_fn({'params': d.params}, x, train=True)
@@ -156,6 +157,14 @@ def test_penalty_kind_selects_the_library_penalty(penalty):
   np.testing.assert_allclose(penalty_value, expected, rtol=1e-5)
   # Norms at initialisation are below 1, so only the one-sided penalty is 0 here.
   assert (float(expected) > 0) == (penalty != 'one_sided')
+
+
+def test_a_gradient_penalty_on_a_batchnorm_critic_is_refused():
+  method = _method('dcgan', **{'loss.penalty_weight': 10.0})  # DCGAN's D has BatchNorm.
+  with pytest.raises(ValueError, match='discriminator_kwargs.batch_norm=False'):
+    method.init(jax.random.PRNGKey(0), _batch(method))
+  method = _method('wgan_gp')  # The same nets without BatchNorm in D, penalty 10: accepted.
+  method.init(jax.random.PRNGKey(0), _batch(method))
 
 
 @pytest.mark.parametrize('coding, abc', [('0-1', (0.0, 1.0, 1.0)), ('-1,1,0', (-1.0, 1.0, 0.0))])

@@ -70,7 +70,7 @@ LOSS_DEFAULTS = dict(
   b=1.0,  # least_squares: D's target for data.
   c=1.0,  # least_squares: G's target for its samples.
   relativistic_kind='sigmoid',  # relativistic: sigmoid | least_squares | hinge.
-  penalty_weight=0.0,  # λ of the penalty on D; 0 = off.
+  penalty_weight=0.0,  # λ of the penalty on D (r1: γ, applied as γ/2 · R1); 0 = off.
   penalty_kind='two_sided',  # two_sided (WGAN-GP) | one_sided (WGAN-LP) | r1 | dragan.
   clip=0.0,  # c of WGAN's weight clipping of D after each update; 0 = off.
 )
@@ -202,7 +202,34 @@ def critic_loss(loss: AdversarialLoss, cfg, d: Player, params, real_inputs, fake
 
   value = penalty(cfg.penalty_kind, critic_fn, real, fake_inputs[0], rng)
   metrics = {**metrics, **base.scalar_metrics(gradient_penalty=value)}
-  return adversarial + cfg.penalty_weight * value, (stats, metrics)
+  return adversarial + penalty_coefficient(cfg) * value, (stats, metrics)
+
+
+def penalty_coefficient(cfg) -> float:
+  """The factor of P(D) in D's loss: ``loss.penalty_weight`` = λ for the gradient penalties (WGAN-GP's
+  λ = 10), and = γ for R1, whose regulariser is γ/2 · E‖∇D(x)‖² (Mescheder et al. 2018, eq. 9), so the
+  papers' γ (e.g. 10) is the value to set."""
+  return cfg.penalty_weight / 2 if cfg.penalty_kind == 'r1' else cfg.penalty_weight
+
+
+def check_penalty_critic(loss_cfg, d: Player) -> None:
+  """Raises ValueError when a gradient penalty is asked of a D with BatchNorm (running ``mean``/``var``
+  in its batch_stats): BatchNorm couples the examples of a batch, so the per-example input gradients that
+  the penalties constrain are not the critic's (Gulrajani et al. 2017, Sec. 4, drop it for this reason)."""
+  if not loss_cfg.get('penalty_weight'):
+    return
+  norms = [
+    jax.tree_util.keystr(path)
+    for path, _ in jax.tree_util.tree_leaves_with_path(d.batch_stats)
+    if getattr(path[-1], 'key', None) == 'mean'
+  ]
+  if norms:
+    raise ValueError(
+      f'config.loss.penalty_weight={loss_cfg.penalty_weight} ({loss_cfg.penalty_kind}) on a '
+      f'discriminator with BatchNorm ({", ".join(norms[:3])}): per-example gradient norms are wrong '
+      'under BatchNorm. Use a critic without it (e.g. --config.model.discriminator_kwargs.batch_norm='
+      'False, as configs/wgan_gp.py does, or layer norm), or set --config.loss.penalty_weight=0.'
+    )
 
 
 def generator_loss(loss: AdversarialLoss, d: Player, fake_inputs, real_inputs):
@@ -223,6 +250,7 @@ def init_game(config, rng, generator, g_inputs, discriminator, d_inputs, carry=N
     'g': base.init_player(generator, make_optimizer(config.optim.g), g_rng, *g_inputs(g_rng)),
     'd': base.init_player(discriminator, make_optimizer(config.optim.d), d_rng, *d_inputs),
   }
+  check_penalty_critic(config.loss, players['d'])
   ema_players = ('g',) if config.method.ema_decay else ()
   return GameState.create(state_rng, players, ema_players=ema_players, carry=carry)
 
