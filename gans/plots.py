@@ -99,9 +99,11 @@ def mixture_scatter(
   ax = figure.add_subplot(1, 1, 1)
   points = np.asarray(points)
   ax.scatter(points[:, 0], points[:, 1], s=2, alpha=0.4, linewidths=0, label='samples')
-  ax.scatter(centers[:, 0], centers[:, 1], s=30, marker='x', color='C3', label='modes')
+  ax.scatter(
+    centers[:, 0], centers[:, 1], s=10, marker='x', color='C3', linewidths=0.8, label='modes'
+  )
   for center in centers:
-    ax.add_patch(Circle(tuple(center), 3 * std, fill=False, color='C3', linewidth=0.8))
+    ax.add_patch(Circle(tuple(center), 3 * std, fill=False, color='C1', linewidth=1.0))
   ax.set(xlim=(lo, hi), ylim=(lo, hi), xlabel='x₁', ylabel='x₂', aspect='equal')
   ax.set_title(f'{len(points)} samples; circles: 3σ (σ = {std:g}) around the modes', fontsize=9)
   ax.legend(loc='upper right', fontsize=7)
