@@ -73,8 +73,11 @@ def test_only_high_quality_samples_capture_modes():
   scores = evaluation.mode_coverage(samples, centers, std)
   assert scores['modes'] == 2
   assert scores['high_quality_fraction'] == pytest.approx(10 / 12)
-  # The histogram counts every sample at its nearest mode: [5, 5, 1, 1, 0, 0, 0, 0].
-  assert scores['kl'] == pytest.approx(evaluation.kl_to_uniform([5, 5, 1, 1, 0, 0, 0, 0]))
+  # The histogram counts the high-quality samples only (PacGAN): [5, 5, 0, 0, 0, 0, 0, 0], not the two
+  # off-mode samples at modes 2 and 3.
+  assert scores['kl'] == pytest.approx(np.log(4))
+  far = evaluation.mode_coverage(off_mode, centers, std)  # No high-quality sample: no histogram.
+  assert far['modes'] == 0 and far['high_quality_fraction'] == 0 and np.isnan(far['kl'])
   assert evaluation.mode_coverage(samples, centers, std, min_high_quality=6)['modes'] == 0
   assert evaluation.mode_coverage(samples, centers, std, num_std=5)['modes'] == 4
 

@@ -3,7 +3,8 @@
 Two protocols:
   * toy 2-D mixtures (VEEGAN, Srivastava et al. 2017; PacGAN, Lin et al. 2018): samples are
     assigned to the nearest mode center; ``mode_coverage`` reports modes captured, the fraction of
-    high-quality samples and KL(mode histogram ‖ uniform), usually over 2,500 samples;
+    high-quality samples and KL(histogram of the high-quality samples' modes ‖ uniform), usually over
+    2,500 samples;
   * Stacked (Fashion-)MNIST (Metz et al. 2017): three images stacked as channels give 10³ modes,
     each channel labelled by a classifier; ``stacked_mode_coverage`` reports modes covered and KL
     to uniform.
@@ -45,7 +46,9 @@ def mode_coverage(
   Returns a dict of
     modes: number of centers that are nearest to at least ``min_high_quality`` high-quality samples;
     high_quality_fraction: the fraction of the N samples that are high quality;
-    kl: KL(h ‖ uniform over K) where h is the histogram of every sample's nearest center.
+    kl: KL(h ‖ uniform over K) where h is the histogram of the high-quality samples' nearest centers
+      (PacGAN's and VEEGAN's protocol: off-mode samples are not spread over the modes' bins); NaN when
+      no sample is high quality.
   """
   num_modes = len(centers)
   index, distance = nearest_modes(
@@ -56,7 +59,7 @@ def mode_coverage(
   return {
     'modes': int(np.sum(high_quality_counts >= min_high_quality)),
     'high_quality_fraction': float(high_quality.mean()),
-    'kl': kl_to_uniform(np.bincount(index, minlength=num_modes)),
+    'kl': kl_to_uniform(high_quality_counts) if high_quality.any() else float('nan'),
   }
 
 
