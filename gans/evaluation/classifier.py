@@ -27,7 +27,7 @@ import numpy as np
 import optax
 import orbax.checkpoint as ocp
 
-from gans.evaluation import inception
+from gans.evaluation import batching, inception
 
 
 class FeatureExtractor(Protocol):
@@ -107,17 +107,7 @@ class ClassifierFeatureExtractor:
     )
 
   def features_and_logits(self, images) -> tuple[np.ndarray, np.ndarray]:
-    images = np.asarray(images)
-    if len(images) == 0:
-      raise ValueError('no images to evaluate.')
-    outputs = []
-    for start in range(0, len(images), self.batch_size):
-      batch = images[start : start + self.batch_size]
-      padded = np.pad(batch, [(0, self.batch_size - len(batch))] + [(0, 0)] * (batch.ndim - 1))
-      features, logits = self._apply(self.variables, padded)
-      outputs.append((np.asarray(features[: len(batch)]), np.asarray(logits[: len(batch)])))
-    features, logits = zip(*outputs)
-    return np.concatenate(features), np.concatenate(logits)
+    return batching.features_and_logits(self._apply, self.variables, images, self.batch_size)
 
   def features(self, images) -> np.ndarray:
     return self.features_and_logits(images)[0]
