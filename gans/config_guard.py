@@ -22,6 +22,14 @@ IDENTITY_FIELDS = (
 )
 
 
+# XLA:CPU lets at most 32 computations per device be queued; a multi-device step queued beyond that blocks
+# one of the runtime's threads (as many as devices on a machine with few cores) and the collective of the
+# steps before it never gets all its devices: a deadlock (docs/design.md). The loop queues at most
+# max_steps_in_flight + 1 steps, plus on several processes 2 stop-flag all-reduces (gans.preemption) and
+# the 2 programs of the figures: 13 + 4 < 32.
+MAX_STEPS_IN_FLIGHT = 12
+
+
 def _flatten(tree: dict, prefix: str = '') -> dict[str, object]:
   flat = {}
   for key, value in tree.items():
@@ -60,6 +68,14 @@ def validate(config: ConfigDict) -> None:
       raise ValueError(f'config.{name}={value} must be positive.')
   if t.feed not in ('auto', 'device', 'host'):
     raise ValueError(f'config.train.feed={t.feed!r}: use one of auto, device, host.')
+  if not 1 <= t.max_steps_in_flight <= MAX_STEPS_IN_FLIGHT:
+    raise ValueError(
+      f'config.train.max_steps_in_flight={t.max_steps_in_flight} must be in 1..{MAX_STEPS_IN_FLIGHT} '
+      "(more would queue past XLA:CPU's 32 computations per device and can deadlock)."
+    )
+  for name in ('step_timeout_s', 'stop_timeout_s'):
+    if t[name] < 0:
+      raise ValueError(f'config.train.{name}={t[name]} must be >= 0 (0 = off).')
   if t.eval_every < 0:
     raise ValueError(f'config.train.eval_every={t.eval_every} must be >= 0 (0 = only at the end).')
   for player, optim in config.optim.items():

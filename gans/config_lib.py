@@ -62,6 +62,9 @@ def base_config(method: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     feed='auto',  # device (split on every device, gathered in the step) | host (thread + copies) | auto.
     prefetch=2,  # Host feed: batches placed on the devices ahead of the step.
     nonfinite='stop',  # Divergence guard: stop (halt, keep the last good checkpoint) | skip (drop bad updates).
+    max_steps_in_flight=8,  # Steps dispatched ahead of the last one known done (1-12; gans.train).
+    step_timeout_s=600.0,  # No step done in this long: exit 3 naming the step (0 = off; gans.watchdog).
+    stop_timeout_s=60.0,  # After SIGTERM/SIGINT no step done in this long: exit 3 (0 = off).
   )
   c.eval = dict(
     split='test',

@@ -8,6 +8,7 @@ state donated.
 
 from __future__ import annotations
 
+import collections
 import os
 import time
 
@@ -24,6 +25,7 @@ from gans import (
   parallel,
   preemption,
   visualize,
+  watchdog,
   workdir_lock,
 )
 from gans.data import datasets, input_pipeline
@@ -288,6 +290,31 @@ class _Logger:
         self.writer.add_scalar(f'eval/{name}', value, step)
 
 
+class _StepsInFlight:
+  """Bounds the steps dispatched ahead of the host: after step ``i`` is dispatched, waits for step
+  ``i - limit`` to be done (its metrics ready), so ``limit`` steps stay queued and the host never waits
+  for the step it has just launched. Unbounded, the loop would queue every step up to the next log step
+  (``train.log_every``), and XLA:CPU deadlocks a multi-device step queued past 32 (``MAX_STEPS_IN_FLIGHT``
+  in ``gans.config_guard``). Tells ``dog`` (``gans.watchdog``) of every step known to be done."""
+
+  def __init__(self, limit: int, dog):
+    self._limit, self._dog = limit, dog
+    self._queued = collections.deque()
+
+  def add(self, step: int, metrics) -> None:
+    """Step ``step`` was dispatched; its ``metrics`` become ready when it is done."""
+    self._queued.append((step, metrics))
+    if len(self._queued) > self._limit:
+      done_step, done = self._queued.popleft()
+      jax.block_until_ready(done)
+      self._dog.beat(done_step)
+
+  def all_done(self, step: int) -> None:
+    """Every step up to ``step`` is done (e.g. its metrics were copied to the host)."""
+    self._queued.clear()
+    self._dog.beat(step)
+
+
 def _start_writer(config, workdir: str):
   """Process 0 records the resolved config and opens TensorBoard; other processes write nothing."""
   if jax.process_index() != 0:
@@ -349,35 +376,43 @@ def _train_and_evaluate(config, workdir: str) -> dict[str, float] | None:
   log = _Logger(writer, cfg.steps, start_step)
   state = experiment.state
   try:
-    with preemption.Preemption() as preempt:
-      for step in range(start_step + 1, cfg.steps + 1):
-        state, metrics = train_step(state, inputs)
-        log.append(metrics)
-        if step < cfg.steps:
-          inputs = next(batches)
-        if step % cfg.log_every == 0 or step == cfg.steps:
-          guard.raise_if_diverged(state.health, metric_names, checkpointer.latest_step())
-          log.flush(step, state.health)
-        save(step, state)
-        if preempt.requested(step):
-          if checkpointer.latest_step() != step:  # Not saved by the interval above.
-            save(step, state, force=True)
-          logging.warning(
-            'Stopped at step %d after checkpointing; rerun the same command to resume.', step
-          )
-          return None
-        if step % cfg.sample_every == 0 or step == cfg.steps:
-          experiment.state = state
-          write_figures(experiment, step, writer)
-        if cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.steps:
-          experiment.state = state
-          log.eval(experiment.evaluate(), step)
-    if checkpointer.latest_step() != cfg.steps:
-      save(cfg.steps, state, force=True)
-    experiment.state = state
-    results = experiment.evaluate()
-    log.eval(results, cfg.steps)
-    return results
+    with watchdog.Watchdog(cfg.step_timeout_s, cfg.stop_timeout_s, start_step) as dog:
+      with preemption.Preemption(experiment.mesh, cfg.max_steps_in_flight) as preempt:
+        in_flight = _StepsInFlight(cfg.max_steps_in_flight, dog)
+        for step in range(start_step + 1, cfg.steps + 1):
+          state, metrics = train_step(state, inputs)
+          log.append(metrics)
+          if step < cfg.steps:
+            inputs = next(batches)
+          in_flight.add(step, metrics)
+          if step % cfg.log_every == 0 or step == cfg.steps:
+            guard.raise_if_diverged(state.health, metric_names, checkpointer.latest_step())
+            log.flush(step, state.health)
+            in_flight.all_done(step)
+          save(step, state)
+          if preempt.requested(step):
+            if checkpointer.latest_step() != step:  # Not saved by the interval above.
+              save(step, state, force=True)
+            logging.warning(
+              'Stopped at step %d after checkpointing; rerun the same command to resume.', step
+            )
+            return None
+          if step % cfg.sample_every == 0 or step == cfg.steps:
+            experiment.state = state
+            with dog.paused('figures'):
+              write_figures(experiment, step, writer)
+          if cfg.eval_every and step % cfg.eval_every == 0 and step < cfg.steps:
+            experiment.state = state
+            with dog.paused('evaluation'):
+              log.eval(experiment.evaluate(), step)
+      if checkpointer.latest_step() != cfg.steps:
+        save(cfg.steps, state, force=True)
+      experiment.state = state
+      # A SIGTERM from here on ends the process (gans.workdir_lock's handler or the default action).
+      with dog.paused('final evaluation', signals_end_it=True):
+        results = experiment.evaluate()
+      log.eval(results, cfg.steps)
+      return results
   finally:
     batches.close()
     try:

@@ -1,5 +1,5 @@
 """Faults injected for real: signals, kills during saves, damaged checkpoints, NaNs, bad configs, two
-runs in one workdir, a full disk."""
+runs in one workdir, a full disk, a step that never completes."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+import types
 
 from conftest import REPO, load_params, tiny_config, tiny_overrides
 from etils import epath
@@ -22,7 +23,7 @@ import jax
 import numpy as np
 import pytest
 
-from gans import checkpoint, config_guard, guard, preemption, train, workdir_lock
+from gans import checkpoint, config_guard, guard, preemption, train, watchdog, workdir_lock
 from gans.data import input_pipeline
 
 SMALL_NETS = {
@@ -221,6 +222,9 @@ def test_same_seed_gives_bit_identical_parameters(idx_dir, tfds_dir, tmp_path):
     ('train.eval_every', -1, 'config.train.eval_every=-1 must be >= 0'),
     ('train.nonfinite', 'ignore', "config.train.nonfinite='ignore': use one of stop, skip"),
     ('train.feed', 'disk', "config.train.feed='disk': use one of auto, device, host"),
+    ('train.max_steps_in_flight', 0, 'config.train.max_steps_in_flight=0 must be in 1..12'),
+    ('train.max_steps_in_flight', 13, 'config.train.max_steps_in_flight=13 must be in 1..12'),
+    ('train.step_timeout_s', -1.0, 'config.train.step_timeout_s=-1.0 must be >= 0'),
   ],
 )
 def test_config_guard_messages(idx_dir, tfds_dir, tmp_path, field, value, message):
@@ -432,3 +436,98 @@ def test_a_failing_write_below_python_stops_the_run_naming_the_error(idx_dir, tf
 
   assert train.train_and_evaluate(config, str(workdir))
   assert sorted(int(name) for name in os.listdir(workdir / 'checkpoints')) == [4, 6, 8]
+
+
+def test_the_loop_waits_only_for_the_step_max_steps_in_flight_behind(monkeypatch):
+  waited, beats = [], []
+  monkeypatch.setattr(jax, 'block_until_ready', waited.append)
+  in_flight = train._StepsInFlight(4, types.SimpleNamespace(beat=beats.append))
+  for step in range(1, 7):
+    in_flight.add(step, {'loss': step})
+  assert waited == [{'loss': 1}, {'loss': 2}] and beats == [1, 2]
+  in_flight.all_done(6)  # A log step copied every metric to the host.
+  in_flight.add(7, {'loss': 7})
+  assert len(waited) == 2 and beats == [1, 2, 6]
+
+
+# Step 11 and everything after it wait for a host callback that never returns: the main thread blocks
+# inside XLA, where neither Python code nor signal handlers run, as in a collective whose peer is gone.
+_STUCK_AT_STEP_11 = """
+import sys, threading
+sys.path.insert(0, {tests!r})
+from absl import logging
+import jax
+from conftest import tiny_config
+from gans import train
+
+def wait_forever(tree):
+  threading.Event().wait()
+  return tree
+
+def never_done(tree):
+  shapes = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), tree)
+  return jax.pure_callback(wait_forever, shapes, tree)
+
+original = train.Experiment.compile_train_step
+
+def compile_stuck(self, *args, **kwargs):
+  step, seconds, names = original(self, *args, **kwargs)
+  calls = []
+
+  def run(state, inputs):
+    calls.append(None)
+    outputs = step(state, inputs)
+    return jax.jit(never_done)(outputs) if len(calls) == 11 else outputs
+
+  return run, seconds, names
+
+train.Experiment.compile_train_step = compile_stuck
+logging.set_verbosity(logging.INFO)
+overrides = {{'train.steps': 1000, 'train.log_every': 5, **{overrides!r}}}
+train.train_and_evaluate(tiny_config('gan', {idx_dir!r}, {tfds_dir!r}, **overrides), {workdir!r})
+"""
+
+
+@pytest.mark.parametrize(
+  'timeouts, signal_after_s, message',
+  [
+    (
+      {'train.step_timeout_s': 3.0},
+      None,
+      'no training step was done for 3 s (config.train.step_timeout_s): step 11 is stuck',
+    ),
+    (
+      {'train.step_timeout_s': 600.0, 'train.stop_timeout_s': 2.0},
+      1.0,
+      'received SIGTERM and no step was done in the 2 s after it (config.train.stop_timeout_s)',
+    ),
+  ],
+  ids=['step_timeout', 'sigterm_while_stuck'],
+)
+def test_a_step_that_never_completes_ends_the_run_naming_it(
+  idx_dir, tfds_dir, tmp_path, started, timeouts, signal_after_s, message
+):
+  script = _STUCK_AT_STEP_11.format(
+    tests=os.path.join(REPO, 'tests'),
+    idx_dir=idx_dir,
+    tfds_dir=tfds_dir,
+    overrides={**SMALL_NETS, **timeouts},
+    workdir=str(tmp_path),
+  )
+  process = subprocess.Popen(
+    [sys.executable, '-c', script], cwd=REPO, stderr=subprocess.PIPE, text=True
+  )
+  started.append(process)
+  _wait_for_line(process, 'step 10/1000')
+  stuck_since = time.monotonic()
+  if signal_after_s is not None:
+    time.sleep(signal_after_s)
+    process.send_signal(signal.SIGTERM)
+  _, stderr = process.communicate(timeout=60)
+  waited = time.monotonic() - stuck_since
+  assert process.returncode == watchdog.EXIT_STATUS, stderr[-3000:]
+  assert message in stderr and 'step 11 is stuck (the last step done is 10)' in stderr, stderr[
+    -3000:
+  ]
+  limit = timeouts['train.step_timeout_s'] if signal_after_s is None else signal_after_s + 2.0
+  assert limit <= waited + 0.5 and waited < limit + 10, waited

@@ -1,17 +1,23 @@
-"""8 simulated CPU devices train the same parameters as 1 device for the same global batch."""
+"""8 simulated CPU devices train the same parameters as 1 device for the same global batch; the
+multi-process launcher trains, stops on a signal and ends with its processes."""
 
 from __future__ import annotations
 
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 
 from conftest import REPO, load_params, tiny_config, tiny_overrides
 import jax
 import numpy as np
+import psutil
 import pytest
 
 from gans import train
+from gans.data import datasets
 
 # Small nets (BatchNorm in G: its statistics must be over the global batch) and a few steps of SGD (Adam
 # divides by sqrt(v) and so amplifies float rounding in near-zero gradients to whole update sizes).
@@ -123,3 +129,103 @@ def test_two_processes_match_one_process(idx_dir, tfds_dir, tmp_path, feed):
   assert differences and max(differences) < 1e-5
   # Only process 0 wrote the figures: one file per figure and step.
   assert sorted(os.listdir(os.path.join(two, 'samples'))) == ['samples_0000003.png']
+
+
+# The default recipe with small nets: a few seconds per hundred steps on 2 processes × 2 devices. No
+# sample metrics, as in issue #20's command: their classifier is trained and cached by the first run
+# (the 1-process one in test_two_processes_match_one_process).
+_LAUNCHER_FLAGS = [
+  '--config.model.generator_kwargs.hidden=(32, 64)',
+  '--config.model.discriminator_kwargs.hidden=(64, 32)',
+  '--config.eval.sample_metrics=False',
+]
+
+
+def _launch(idx_dir, tfds_dir, workdir, *flags):
+  """``launch/multiprocess_cpu.sh 2 2`` on ``configs/gan.py`` at test size, stderr piped. The dataset is
+  prepared here first: two processes preparing it at once would both build it into ``tfds_dir``."""
+  datasets.load_split(tiny_config('gan', idx_dir, tfds_dir).data, 'train')
+  return subprocess.Popen(
+    [
+      'bash',
+      'launch/multiprocess_cpu.sh',
+      '2',
+      '2',
+      f'--config={REPO}/configs/gan.py',
+      f'--workdir={workdir}',
+      *tiny_overrides(idx_dir, tfds_dir),
+      *_LAUNCHER_FLAGS,
+      *flags,
+    ],
+    cwd=REPO,
+    stdout=subprocess.DEVNULL,
+    stderr=subprocess.PIPE,
+    text=True,
+  )
+
+
+def test_the_launcher_trains_the_default_recipe_with_one_log_at_the_end(
+  idx_dir, tfds_dir, tmp_path
+):
+  """No host sync but the window of steps in flight for 200 steps: unbounded, XLA:CPU queued more
+  than 32 of them and deadlocked (issue #20)."""
+  steps = 200
+  launcher = _launch(
+    idx_dir,
+    tfds_dir,
+    tmp_path,
+    f'--config.train.steps={steps}',
+    *(
+      f'--config.train.{name}={steps}' for name in ('log_every', 'checkpoint_every', 'sample_every')
+    ),
+  )
+  try:
+    _, stderr = launcher.communicate(timeout=300)
+  finally:
+    _end(launcher, tmp_path)
+  assert launcher.returncode == 0, stderr[-3000:]
+  assert stderr.count(f'step {steps}/{steps} |') == 2  # One line from each process.
+  assert os.listdir(tmp_path / 'checkpoints') == [str(steps)]
+
+
+@pytest.mark.parametrize('target', ['launcher', 'one process'])
+def test_sigterm_stops_both_processes_at_one_checkpointed_step(idx_dir, tfds_dir, tmp_path, target):
+  """SIGTERM to the launcher reaches both processes; to one of them, the other stops too (at one step
+  with it: each step and the checkpoint are collectives of both)."""
+  launcher = _launch(
+    idx_dir,
+    tfds_dir,
+    tmp_path,
+    '--config.train.steps=100000',
+    '--config.train.log_every=10',
+    '--config.train.checkpoint_every=100000',
+    '--config.train.sample_every=100000',
+  )
+  try:
+    deadline = time.time() + 240
+    for line in launcher.stderr:
+      if 'step 20/100000' in line:
+        break
+      assert time.time() < deadline, 'no step 20 within 240 s'
+    children = psutil.Process(launcher.pid).children()
+    assert len(children) == 2
+    (launcher if target == 'launcher' else children[1]).send_signal(signal.SIGTERM)
+    _, stderr = launcher.communicate(timeout=120)
+  finally:
+    _end(launcher, tmp_path)
+  assert launcher.returncode == 0, stderr[-3000:]
+  stops = re.findall(r'Stopped at step (\d+) after checkpointing', stderr)
+  assert len(stops) == 2 and stops[0] == stops[1], stderr[-3000:]
+  assert os.listdir(tmp_path / 'checkpoints') == [stops[0]]
+  assert not any(child.is_running() for child in children)
+
+
+def _end(launcher, workdir) -> None:
+  """Kills what a failed test left running: the launcher, and the processes training in ``workdir``
+  (also those a killed launcher left behind)."""
+  if launcher.poll() is None:
+    launcher.kill()
+    launcher.communicate()
+  for process in psutil.process_iter(['cmdline']):
+    if f'--workdir={workdir}' in (process.info['cmdline'] or []):
+      process.kill()
