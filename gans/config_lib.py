@@ -23,10 +23,22 @@ def optimizer(
   eps: float = 1e-8,
   weight_decay: float = 0.0,
   grad_clip: float = 0.0,
+  decay_start: int = 0,
+  decay_steps: int = 0,
 ) -> ml_collections.ConfigDict:
   """One player's optimizer (see ``gans.optim.make_optimizer``)."""
   return ml_collections.ConfigDict(
-    dict(name=name, lr=lr, b1=b1, b2=b2, eps=eps, weight_decay=weight_decay, grad_clip=grad_clip)
+    dict(
+      name=name,
+      lr=lr,
+      b1=b1,
+      b2=b2,
+      eps=eps,
+      weight_decay=weight_decay,
+      grad_clip=grad_clip,
+      decay_start=decay_start,  # Linear decay of lr to 0 from this update on ...
+      decay_steps=decay_steps,  # ... over this many updates (0 = constant lr).
+    )
   )
 
 
@@ -43,6 +55,7 @@ def base_config(method: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     value_range=(0.0, 1.0),  # Pixels are scaled to this range; generators output it.
     toy_train_size=100_000,  # Points per split of the toy mixtures (source=toy).
     stacked_images=0,  # > 0: that many random images per example as its channels (3: 1,000 modes).
+    domain_b='',  # A second domain as image_b: '' (none) | edges (gans.data.domains; CycleGAN).
     center_crop=0,  # > 0: centred square crop of this side at load time (CelebA: 108).
     image_size=0,  # > 0: resize (antialiased) to this side at load time, after the crop.
     label_attribute='',  # The class is this boolean attribute (CelebA, no labels), e.g. 'Male'.
@@ -85,10 +98,12 @@ def base_config(method: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   c.sample = dict(
     num=64,
     seed=0,
-    kind='grid',  # --mode=sample: grid | interpolate | arithmetic | traverse | curves.
+    kind='grid',  # --mode=sample: grid | interpolate | arithmetic | traverse | curves | translate.
     rows=8,  # interpolate: number of walks.
     steps=10,  # interpolate: images per walk, endpoints included.
     groups='',  # arithmetic: 'i,j,k;l,m,n;o,p,q' = indices into the grid of seed `seed`: A - B + C.
+    input_dir='',  # translate: a folder of PNG/JPEG images to translate.
+    direction='a2b',  # translate: a2b (G) | b2a (F).
   )
   c.export = dict(  # --mode=export (gans.export): samples for external FID/IS tools.
     num=10_000,

@@ -30,6 +30,7 @@ from gans import (
 )
 from gans.data import datasets, input_pipeline
 from gans.evaluation import evaluator as evaluator_lib
+from gans.evaluation import translation
 from gans.methods import base
 
 # train.feed='auto' keeps a training split of at most this size on every device (Fashion-MNIST: 47 MB,
@@ -55,7 +56,8 @@ def method_arrays(split: datasets.Split, method, dataset: str) -> dict:
     raise ValueError(
       f'the method reads the arrays {", ".join(method.inputs)} but data {dataset!r} has only '
       f'{", ".join(split.names)} (missing: {", ".join(missing)}); use a dataset with them, e.g. a '
-      'labelled one for a class-conditional method (config.data.label_attribute for CelebA).'
+      'labelled one for a class-conditional method (config.data.label_attribute for CelebA), a second '
+      'domain image_b for a translation method (config.data.domain_b=edges).'
     )
   return {name: split[name] for name in method.inputs}
 
@@ -144,6 +146,7 @@ class Experiment:
       mesh=self.mesh,
       start_step=start_step,
       batches_per_step=self.method.batches_per_step,
+      order_groups=self.train_split.order_groups,
     )
     if self.feed == 'device':
       return input_pipeline.DeviceBatches(self.train_arrays, **kwargs)
@@ -158,12 +161,29 @@ class Experiment:
 
   def generate(self, num: int, seed: int):
     """``num`` samples [num, ...] in ``config.data.value_range`` (EMA weights when the method keeps
-    them), as a replicated array."""
+    them), as a replicated array; a translation method's are translations of test images
+    (``translation_sources``)."""
+    if base.supports(self.method, base.Translation):
+      sources, _ = self.translation_sources(num, seed)
+      return self._generate(self.state, jax.random.PRNGKey(seed), num, image_b=sources)
     return self._generate(self.state, jax.random.PRNGKey(seed), num)
+
+  def translation_sources(self, num: int, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Domain-B images of the evaluation split to translate into domain A, rows ``seed·num`` ... (cycling
+    through the split), in the value range, and their labels when they have a known answer: the edge
+    maps ``edges`` of the A images (``gans.data.domains``) carry the labels of those images; other
+    B images (``image_b``) none."""
+    test = self.split(self.config.eval.split)
+    known = 'edges' in test.names
+    rows = (np.arange(num) + seed * num) % len(test)
+    sources = test['edges' if known else 'image_b'][rows]
+    sources = normalize({'image': sources}, self.config.data.value_range)['image']
+    return sources, test['label'][rows] if known else None
 
   def sample_batch(self, num: int, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
     """Host copies of ``num`` samples and, for a class-conditional method (``base.ClassConditional``),
-    the labels they were generated for."""
+    the labels they were generated for; for a translation method (``base.Translation``), the
+    translations of ``translation_sources`` and their labels."""
     rng = jax.random.PRNGKey(seed)
     if base.supports(self.method, base.ClassConditional):
       if self._class_samples is None:
@@ -171,6 +191,9 @@ class Experiment:
           self.method.class_samples, static_argnums=2, out_shardings=self.replicated
         )
       return parallel.to_host(self._class_samples(self.state, rng, num))
+    if base.supports(self.method, base.Translation):
+      _, labels = self.translation_sources(num, seed)
+      return parallel.to_host(self.generate(num, seed)), labels
     return parallel.to_host(self._generate(self.state, rng, num)), None
 
   @property
@@ -214,11 +237,33 @@ class Experiment:
     results = {name: float(np.mean([t[name] for t in totals])) for name in totals[0]}
     if cfg.sample_metrics:
       results.update(evaluator_lib.evaluate_samples(self.evaluator, self.sample_batch, self.config))
+    if base.supports(self.method, base.Translation) and 'edges' in self.split(cfg.split).names:
+      results.update(self._edge_metrics(self.split(cfg.split), cfg.batch_size))
     if base.supports(self.method, base.UnsupervisedCodes):  # InfoGAN's codes against true labels.
       test = self.split(cfg.split)
       images = normalize({'image': test['image']}, self.config.data.value_range)['image']
       results['code_accuracy'] = self.method.code_accuracy(self.state, images, test['label'])
     return results
+
+  def _edge_metrics(self, test: datasets.Split, batch_size: int) -> dict[str, float]:
+    """G(a) of every test image a against its true edge map (``gans.evaluation.translation``)."""
+    translate = jax.jit(self.method.translate, static_argnums=2, out_shardings=self.replicated)
+    value_range = self.config.data.value_range
+    translated = np.concatenate(
+      [
+        parallel.to_host(
+          translate(
+            self.state,
+            normalize({'image': test['image'][i : i + batch_size]}, value_range)['image'],
+            'a2b',
+          )
+        )
+        for i in range(0, len(test), batch_size)
+      ]
+    )
+    return translation.edge_metrics(
+      evaluator_lib.to_unit_range(translated, value_range), test['edges'].astype(np.float32) / 255.0
+    )
 
   def figures(self) -> dict[str, np.ndarray]:
     """The sample grid (fixed noise) and the method's own figures, as uint8 pictures."""

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from gans import methods, plots
-from gans.data import toy
+from gans.data import folders, toy
 from gans.methods import base
 
 
@@ -77,7 +77,7 @@ def save_png(path: str, grid: np.ndarray) -> None:
 # arithmetic, and ``Traversals`` (traversals(state, rng) -> {name: [R, K, H, W, C]}, InfoGAN's code sweeps
 # and the conditional GAN's class rows).
 
-SAMPLE_KINDS = ('grid', 'interpolate', 'arithmetic', 'traverse', 'curves')
+SAMPLE_KINDS = ('grid', 'interpolate', 'arithmetic', 'traverse', 'curves', 'translate')
 
 
 def lerp(start, end, t):
@@ -196,7 +196,9 @@ def render_sample_kind(kind: str, method, state, config, rng, *, workdir: str = 
   arithmetic: ``arithmetic`` from ``sample.groups`` (indices into the grid drawn with the same seed);
   traverse: the method's ``traversals`` (InfoGAN code sweeps, conditional GAN class rows);
   curves: ``curves_train``, ``curves_eval``, ...: the scalars logged under ``workdir/tensorboard``, one
-    figure per group (``plots.training_curves``).
+    figure per group (``plots.training_curves``);
+  translate: ``translate_<file>`` per image of ``sample.input_dir`` (``gans.data.folders``) translated in
+    ``sample.direction``, and ``translate_sheet`` (rows: each input beside its translation).
   """
   cfg = config.sample
   value_range = config.data.value_range
@@ -204,6 +206,11 @@ def render_sample_kind(kind: str, method, state, config, rng, *, workdir: str = 
   def grid(images):
     return image_grid(to_uint8(images, value_range))
 
+  if kind == 'grid' and base.supports(method, base.Translation):
+    raise ValueError(
+      f'{config.method.name} translates images rather than sampling them: use --config.sample.kind='
+      'translate --config.sample.input_dir=DIR (training writes translations of test images).'
+    )
   if kind == 'grid':
     samples = np.asarray(method.generate(state, rng, cfg.num))
     pictures = {'samples': to_picture(samples, config.data)}
@@ -229,4 +236,19 @@ def render_sample_kind(kind: str, method, state, config, rng, *, workdir: str = 
   if kind == 'curves':
     scalars = plots.read_scalars(os.path.join(workdir, 'tensorboard'))
     return {f'curves_{group}': picture for group, picture in plots.training_curves(scalars).items()}
+  if kind == 'translate':
+    methods.require(method, base.Translation, config.method.name)
+    stems, images = folders.read_images(cfg.input_dir, method.image_shape)
+    inputs = (
+      jnp.asarray(images, jnp.float32) / 255.0 * (value_range[1] - value_range[0]) + value_range[0]
+    )
+    translated = np.asarray(
+      jax.jit(method.translate, static_argnums=2)(state, inputs, cfg.direction)
+    )
+    pictures = {f'translate_{stem}': grid(translated[i : i + 1]) for i, stem in enumerate(stems)}
+    pairs = np.stack([np.asarray(inputs), translated], axis=1)  # [N, 2, H, W, C]
+    pictures['translate_sheet'] = image_grid(
+      to_uint8(pairs.reshape(-1, *pairs.shape[2:]), value_range), cols=2
+    )
+    return pictures
   raise ValueError(f'unknown config.sample.kind={kind!r}; use one of {", ".join(SAMPLE_KINDS)}.')

@@ -270,3 +270,25 @@ def test_batch_size_must_divide_over_devices(monkeypatch):
   assert parallel.local_batch_size(64) == 32
   with pytest.raises(ValueError, match='not divisible by the 8 devices; use a multiple of 8'):
     parallel.local_batch_size(60)
+
+
+def test_an_order_group_is_drawn_in_its_own_resumable_order_by_both_feeds():
+  """Unpaired domains: ``image_b`` (group 1) follows a permutation of its own, so its rows are not those
+  of ``image``/``label`` (group 0); both feeds agree bit for bit, also resumed across an epoch boundary."""
+  arrays = {**_arrays(40), 'image_b': np.arange(40, dtype=np.int32)}
+  groups = {'image_b': 1}
+  host = _take(_iterator(arrays=arrays, order_groups=groups), 10)
+  assert np.array_equal(_take(_iterator(), 10)['label'], host['label'])  # Group 0 as before.
+  a, b = host['label'].reshape(2, 5, 8), host['image_b'].reshape(2, 5, 8)
+  assert sorted(b[0].ravel()) == list(range(40)) == sorted(b[1].ravel())  # Epochs of group 1.
+  assert not np.array_equal(a, b) and np.mean(a == b) < 0.2
+  resumed = _take(_iterator(arrays=arrays, order_groups=groups, start_step=3), 7)
+  assert all(np.array_equal(host[name][3:], resumed[name]) for name in host)
+  device = _iterator(
+    feed=input_pipeline.DeviceBatches, arrays=arrays, order_groups=groups, start_step=3
+  )
+  select = jax.jit(device.select)
+  for i in range(7):
+    batch = select(next(device), jnp.int32(3 + i))
+    for name in host:
+      assert np.asarray(batch[name]).tobytes() == resumed[name][i].tobytes(), (name, i)

@@ -19,7 +19,7 @@ import os
 import numpy as np
 import tensorflow_datasets as tfds
 
-from gans.data import idx_builder, toy, transforms
+from gans.data import domains, idx_builder, toy, transforms
 
 DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist'
 DEFAULT_TFDS_DIR = os.path.join(os.path.expanduser('~'), 'tensorflow_datasets')
@@ -36,6 +36,9 @@ class Split:
 
   arrays: dict[str, np.ndarray]
   num_classes: int
+  # Arrays drawn in an order of their own: name -> group (>= 1); every other array is in group 0. Two
+  # domains of unpaired data (``gans.data.domains``) are groups 0 and 1.
+  order_groups: dict[str, int] = dataclasses.field(default_factory=dict)
 
   def __post_init__(self):
     lengths = {name: len(array) for name, array in self.arrays.items()}
@@ -166,19 +169,32 @@ def stack_split(base: Split, channels: int, seed: int) -> Split:
 
 
 def base_config(data_config):
-  """The config of the data before stacking (``stacked_images`` = 0)."""
+  """The config of the data before stacking and a second domain (``stacked_images`` = 0,
+  ``domain_b`` = '')."""
   base = data_config.copy_and_resolve_references()
   base.stacked_images = 0
+  base.domain_b = ''
   return base
+
+
+DOMAINS_B = ('', 'edges')
 
 
 def load_split(data_config, split: str) -> Split:
   """Reads the whole ``split`` of ``data_config.name`` into memory (a one-off cost at start-up), stacked
-  over ``data_config.stacked_images`` channels when that is > 0."""
+  over ``data_config.stacked_images`` channels when that is > 0, with a second domain ``image_b`` when
+  ``data_config.domain_b`` names one (``edges``: ``gans.data.domains``)."""
+  seed = {'train': 0, 'test': 1}.get(split, 2)
   stacked = data_config.get('stacked_images', 0)
   if stacked:
-    seed = {'train': 0, 'test': 1}.get(split, 2)
     return stack_split(load_split(base_config(data_config), split), stacked, seed)
+  domain_b = data_config.get('domain_b', '')
+  if domain_b not in DOMAINS_B:
+    raise ValueError(f"config.data.domain_b={domain_b!r}: use one of {DOMAINS_B[1:]} or '' (none).")
+  if domain_b:
+    base = load_split(base_config(data_config), split)
+    arrays, groups = domains.edges_domains(base['image'], base['label'], seed)
+    return Split(arrays, base.num_classes, order_groups=groups)
   if data_config.source == 'toy':
     return _toy_split(data_config, split)
   if data_config.source == 'idx':

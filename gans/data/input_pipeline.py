@@ -10,7 +10,9 @@ Batch number ``b`` (counting from the start of training) is a pure function of `
     global   = order[(b % batches_per_epoch)·B : ... + B]
     device d of the mesh gets global[d·B/D : (d + 1)·B/D]
 
-so a run resumed at step ``s`` sees exactly the batches an uninterrupted run would have seen. Step
+so a run resumed at step ``s`` sees exactly the batches an uninterrupted run would have seen. Arrays in
+another *order group* g >= 1 (``order_groups``, e.g. the second domain of unpaired data) follow the same
+formula with their own permutation_{seed, epoch, g}: independent orders, equally resumable. Step
 ``s`` consumes batches ``s·k ... s·k + k - 1`` (``k = batches_per_step`` >= 1, the batches a method
 uses per step): its batch is ``{name: [k, B, ...]}``, split over the mesh along axis 1, also for
 k = 1.
@@ -37,9 +39,11 @@ import numpy as np
 from gans import parallel
 
 
-def epoch_order(num_examples: int, seed: int, epoch: int) -> np.ndarray:
-  """The order of the examples in ``epoch``: a permutation determined by ``(seed, epoch)``."""
-  return np.random.default_rng([seed, epoch]).permutation(num_examples)
+def epoch_order(num_examples: int, seed: int, epoch: int, group: int = 0) -> np.ndarray:
+  """The order of the examples in ``epoch``: a permutation determined by ``(seed, epoch)``, and by
+  ``group`` for the arrays of order group ``group`` >= 1."""
+  key = [seed, epoch] if not group else [seed, epoch, group]
+  return np.random.default_rng(key).permutation(num_examples)
 
 
 def host_rows(global_rows: np.ndarray, process_index: int, process_count: int) -> np.ndarray:
@@ -51,7 +55,8 @@ def host_rows(global_rows: np.ndarray, process_index: int, process_count: int) -
 class _Schedule:
   """Which rows each batch number holds (module docstring), and how a batch is split over ``mesh``;
   shared by both feeds. ``arrays``: name -> [N, ...] host arrays; step ``start_step`` comes first
-  and each step takes ``batches_per_step`` batches."""
+  and each step takes ``batches_per_step`` batches; ``order_groups``: name -> group >= 1 for the arrays
+  drawn in an order of their own (the others are group 0)."""
 
   def __init__(
     self,
@@ -62,6 +67,7 @@ class _Schedule:
     mesh,
     start_step: int = 0,
     batches_per_step: int = 1,
+    order_groups: dict[str, int] | None = None,
   ):
     parallel.local_batch_size(global_batch_size)  # Checks divisibility.
     num_examples = len(next(iter(arrays.values())))
@@ -78,19 +84,22 @@ class _Schedule:
     self._batch_sharding = parallel.batch_sharding(mesh, stacked=True)
     self._step = start_step
     self._batches_per_step = batches_per_step
-    self._epoch_order = (-1, None)
+    self._group = {name: (order_groups or {}).get(name, 0) for name in arrays}
+    self._groups = sorted(set(self._group.values()))
+    self._epoch_orders = {}  # group -> (epoch, its order).
 
   @property
   def batches_per_epoch(self) -> int:
     return self._batches_per_epoch
 
-  def global_rows(self, batch_number: int) -> np.ndarray:
-    """The dataset rows of global batch number ``batch_number`` (counting from step 0)."""
+  def global_rows(self, batch_number: int, group: int = 0) -> np.ndarray:
+    """The dataset rows of global batch number ``batch_number`` (counting from step 0) for the arrays
+    of order group ``group``."""
     epoch, position = divmod(batch_number, self._batches_per_epoch)
-    cached_epoch, order = self._epoch_order
+    cached_epoch, order = self._epoch_orders.get(group, (-1, None))
     if cached_epoch != epoch:
-      order = epoch_order(self._num_examples, self._seed, epoch)
-      self._epoch_order = (epoch, order)
+      order = epoch_order(self._num_examples, self._seed, epoch, group)
+      self._epoch_orders[group] = (epoch, order)
     start = position * self._global_batch_size
     return order[start : start + self._global_batch_size]
 
@@ -116,13 +125,16 @@ class BatchIterator(_Schedule, Iterator[dict]):
   def _host_batch(self, step: int) -> dict[str, np.ndarray]:
     """This host's share of step ``step``'s batch: ``{name: [k, B / P, ...]}``."""
     k = self._batches_per_step
-    rows = np.stack(
-      [
-        host_rows(self.global_rows(step * k + j), jax.process_index(), jax.process_count())
-        for j in range(k)
-      ]
-    )
-    return {name: array[rows] for name, array in self._arrays.items()}
+    rows = {
+      group: np.stack(
+        [
+          host_rows(self.global_rows(step * k + j, group), jax.process_index(), jax.process_count())
+          for j in range(k)
+        ]
+      )
+      for group in self._groups
+    }
+    return {name: array[rows[self._group[name]]] for name, array in self._arrays.items()}
 
   def _produce(self):
     step = self._step
@@ -157,8 +169,8 @@ class BatchIterator(_Schedule, Iterator[dict]):
 class DeviceBatches(_Schedule, Iterator[dict]):
   """Device feed: the split lives on every device and each step gathers its batch there.
 
-  ``next`` yields the step's inputs, ``{'arrays': name -> [N, ...] replicated, 'orders': int32 [2, N]
-  replicated (the orders of epochs e and e + 1), 'first_epoch': int32 e}``; a new one is made only when a
+  ``next`` yields the step's inputs, ``{'arrays': name -> [N, ...] replicated, 'orders': int32 [G, 2, N]
+  replicated (per order group, the orders of epochs e and e + 1), 'first_epoch': int32 e}``; a new one is made only when a
   step's first batch enters a new epoch (a step of ``k = batches_per_step`` batches spans at most
   two epochs). ``select(inputs, state.step)``, traced inside the jitted step, returns the batch the
   host feed would have given: ``{name: [k, B, ...]}`` split over the mesh along axis 1.
@@ -192,7 +204,10 @@ class DeviceBatches(_Schedule, Iterator[dict]):
     self._step += 1
     if self._inputs[0] != epoch:
       orders = np.stack(
-        [epoch_order(self._num_examples, self._seed, e) for e in (epoch, epoch + 1)]
+        [
+          [epoch_order(self._num_examples, self._seed, e, group) for e in (epoch, epoch + 1)]
+          for group in self._groups
+        ]
       )
       self._inputs = (
         epoch,
@@ -211,14 +226,16 @@ class DeviceBatches(_Schedule, Iterator[dict]):
     batch_numbers = step * k + jnp.arange(k)
     epochs = batch_numbers // self._batches_per_epoch - inputs['first_epoch']
     starts = batch_numbers % self._batches_per_epoch * self._global_batch_size
-    rows = jax.vmap(
-      lambda epoch, start: jax.lax.dynamic_slice(
-        inputs['orders'], (epoch, start), (1, self._global_batch_size)
-      )[0]
-    )(epochs, starts)  # [k, B]
-    rows = jax.lax.with_sharding_constraint(rows, self._batch_sharding)
+    rows = {}
+    for index, group in enumerate(self._groups):
+      group_rows = jax.vmap(
+        lambda epoch, start: jax.lax.dynamic_slice(
+          inputs['orders'][index], (epoch, start), (1, self._global_batch_size)
+        )[0]
+      )(epochs, starts)  # [k, B]
+      rows[group] = jax.lax.with_sharding_constraint(group_rows, self._batch_sharding)
     return {
-      name: _from_words(jnp.take(array, rows, axis=0), *self._rows[name])
+      name: _from_words(jnp.take(array, rows[self._group[name]], axis=0), *self._rows[name])
       for name, array in inputs['arrays'].items()
     }
 

@@ -93,11 +93,21 @@ class Traversals(Protocol):
     """name -> [rows, cols, H, W, C] grids."""
 
 
+@runtime_checkable
+class Translation(Protocol):
+  """Unpaired translation between the split's domains ``image`` (A) and ``image_b`` (B) (CycleGAN's):
+  samples are translations of given images, so the trainer and the evaluator supply the sources."""
+
+  def translate(self, state: GameState, images: jax.Array, direction: str) -> jax.Array:
+    """``images`` [B, H, W, C] of domain A (``direction='a2b'``) or B (``'b2a'``), translated."""
+
+
 CAPABILITIES = {
   'class-conditional sampling': ClassConditional,
   'unsupervised codes': UnsupervisedCodes,
   'a latent space': LatentSpace,
   'code traversals': Traversals,
+  'image translation': Translation,
 }
 
 
