@@ -36,12 +36,12 @@ v too; G's first linear layer reshapes to [C, 4, 4] (gans: [4, 4, C]).
 """
 
 import sys
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.parametrizations import spectral_norm
+from torch_timing import steps_per_s
 
 B = int(sys.argv[1]) if len(sys.argv) > 1 else 64
 STEPS = int(sys.argv[2]) if len(sys.argv) > 2 else 20
@@ -197,13 +197,8 @@ def step():
 
 G.train(), D.train()
 print(f'params G={count(G)} D={count(D)} (ch={CH})')
-for _ in range(WARMUP):
-  step()
-t = time.perf_counter()
-for _ in range(STEPS):
-  step()
-dt = time.perf_counter() - t
+rate = steps_per_s(step, STEPS, WARMUP)
 print(
   f'torch threads={torch.get_num_threads()} B={B} n_critic={N_CRITIC} ch={CH} '
-  f'steps/s={STEPS / dt:.2f} img/s={B * STEPS / dt:.0f}'
+  f'steps/s={rate:.2f} img/s={B * rate:.0f}'
 )
