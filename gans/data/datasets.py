@@ -84,10 +84,9 @@ class SplitSource:
 
   def __init__(self, source, num_classes: int, data_config):
     self._source, self.num_classes, self._data_config = source, num_classes, data_config
+    # Example 0 as TFDS decodes it; the fast decoder (``_column_decoder``) is kept only if it agrees.
     first = np.zeros(1, np.int64)
-    self._columns = (
-      None  # TFDS decodes example 0; the fast path must give the same, else it is off.
-    )
+    self._columns = None
     self._first = self.read(first)
     self._columns = _column_decoder(source, data_config)
     if self._columns is not None:
@@ -101,6 +100,7 @@ class SplitSource:
 
   @property
   def names(self) -> tuple[str, ...]:
+    """The names of the arrays, e.g. ``('image', 'label')``."""
     return tuple(self._first)
 
   @property
