@@ -6,9 +6,11 @@ Prints one Markdown table row and writes the full JSON to ``--output`` (default
 ``runs/benchmark/<recipe>.json``). Measured quantities:
 
 * ``compile_s``: lowering + compiling the step (the persistent compilation cache is not used);
-* ``steps_per_s`` / ``images_per_s``: steady state, fed by the run's input pipeline (``feed``: the device
-  feed gathers rows inside the step, the host feed copies prefetched batches); the median of ``rounds``
-  timings of ``steps / rounds`` steps, each followed by a timing of the synthetic feed;
+* ``steps_per_s`` / ``images_per_s``: steady state, fed by the run's input pipeline (``feed``, chosen as
+  training chooses it, ``--config.train.feed=device|host|stream`` to pick one: the device feed gathers rows
+  inside the step, the host feed copies prefetched batches, the stream feed reads them from the split's
+  ``array_record`` files with grain's threads); the median of ``rounds`` timings of ``steps / rounds``
+  steps, each followed by a timing of the synthetic feed;
 * ``synthetic_steps_per_s``: the step compiled for one fixed batch already on the devices;
   ``pipeline_overhead_pct`` = how much slower the real pipeline is (goal: <= 5 %), the median over rounds
   of synthetic / real - 1: pairing each round with the next cancels most of a shared machine's drift;
@@ -157,6 +159,7 @@ def benchmark(config, *, steps: int, warmup: int, matmul_size: int, rounds: int 
     'onednn_convolutions': conv.backend() == 'cpu_fast' and onednn.enabled(),
     'dtype': config.model.dtype,
     'feed': experiment.feed,
+    'prefetch': config.train.prefetch,
     'batch_size': config.train.batch_size,
     'compile_s': compile_s,
     'steps_per_s': rate,
@@ -189,6 +192,8 @@ def main(argv):
   xla_flags.set_defaults()  # Before JAX starts a backend: the benchmark times what gans.main runs.
   config_path = config_flags.get_config_filename(FLAGS['config'])
   name = os.path.splitext(os.path.basename(config_path))[0]
+  if FLAGS.config.train.feed != 'auto':
+    name = f'{name}, {FLAGS.config.train.feed} feed'
   results = benchmark(
     FLAGS.config,
     steps=FLAGS.steps,
@@ -196,7 +201,8 @@ def main(argv):
     matmul_size=FLAGS.matmul_size,
     rounds=FLAGS.rounds,
   )
-  output = FLAGS.output or os.path.join('runs', 'benchmark', f'{name}.json')
+  stem = name.replace(', ', '_').replace(' ', '_')
+  output = FLAGS.output or os.path.join('runs', 'benchmark', f'{stem}.json')
   os.makedirs(os.path.dirname(output) or '.', exist_ok=True)
   with open(output, 'w') as f:
     json.dump(results, f, indent=2)

@@ -8,6 +8,10 @@ import os
 from ml_collections import ConfigDict
 
 from gans import methods
+from gans.data import datasets
+
+# config.train.feed: gans.data.input_pipeline's three feeds, or auto (gans.train.Experiment.feed).
+FEEDS = ('auto', 'device', 'host', 'stream')
 
 # Fields that define what a checkpoint holds (shapes, optimizer state structure, data order). A run resumed
 # with any of them changed would crash inside orbax or silently train something else.
@@ -66,8 +70,18 @@ def validate(config: ConfigDict) -> None:
   for name, value in positive.items():
     if value <= 0:
       raise ValueError(f'config.{name}={value} must be positive.')
-  if t.feed not in ('auto', 'device', 'host'):
-    raise ValueError(f'config.train.feed={t.feed!r}: use one of auto, device, host.')
+  if t.feed not in FEEDS:
+    raise ValueError(f'config.train.feed={t.feed!r}: use one of {", ".join(FEEDS)}.')
+  if t.feed == 'stream' and not datasets.streamable(config.data):
+    raise ValueError(
+      f'config.train.feed=stream reads the training split from disk, but data.source='
+      f'{config.data.source!r} with data.stacked_images={config.data.get("stacked_images", 0)} is made '
+      'in memory: stream only idx or tfds data without stacking, or use auto, device or host.'
+    )
+  if config.data.get('in_memory_limit_mb', 1) <= 0:
+    raise ValueError(
+      f'config.data.in_memory_limit_mb={config.data.in_memory_limit_mb} must be positive.'
+    )
   if not 1 <= t.max_steps_in_flight <= MAX_STEPS_IN_FLIGHT:
     raise ValueError(
       f'config.train.max_steps_in_flight={t.max_steps_in_flight} must be in 1..{MAX_STEPS_IN_FLIGHT} '

@@ -59,6 +59,7 @@ def base_config(method: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     center_crop=0,  # > 0: centred square crop of this side at load time (CelebA: 108).
     image_size=0,  # > 0: resize (antialiased) to this side at load time, after the crop.
     label_attribute='',  # The class is this boolean attribute (CelebA, no labels), e.g. 'Male'.
+    in_memory_limit_mb=4096.0,  # train.feed=auto streams a training split larger than this from disk.
   )
   c.model = dict(dtype='float32')
   c.loss = dict()
@@ -72,8 +73,11 @@ def base_config(method: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     keep_checkpoints=3,
     sample_every=2_000,
     eval_every=0,  # 0 = only at the end of training.
-    feed='auto',  # device (split on every device, gathered in the step) | host (thread + copies) | auto.
-    prefetch=2,  # Host feed: batches placed on the devices ahead of the step.
+    # device (split on every device, gathered in the step) | host (split in host memory, thread + copies)
+    # | stream (split on disk, grain reads each step's rows) | auto (stream above data.in_memory_limit_mb,
+    # else device up to 1 GiB, else host).
+    feed='auto',
+    prefetch=2,  # Host and stream feeds: steps placed on the devices ahead of the step (stream: threads).
     nonfinite='stop',  # Divergence guard: stop (halt, keep the last good checkpoint) | skip (drop bad updates).
     max_steps_in_flight=8,  # Steps dispatched ahead of the last one known done (1-12; gans.train).
     step_timeout_s=600.0,  # No step done in this long: exit 3 naming the step (0 = off; gans.watchdog).

@@ -51,6 +51,13 @@ def normalize(batch: dict, value_range) -> dict:
 def method_arrays(split: datasets.Split, method, dataset: str) -> dict:
   """The arrays of ``split`` that ``method`` reads (``method.inputs``), by name; ValueError naming the
   missing ones."""
+  check_inputs(split, method, dataset)
+  return {name: split[name] for name in method.inputs}
+
+
+def check_inputs(split, method, dataset: str) -> None:
+  """ValueError naming the arrays ``method`` reads that ``split`` (a ``Split`` or ``SplitSource``)
+  lacks."""
   missing = [name for name in method.inputs if name not in split.names]
   if missing:
     raise ValueError(
@@ -59,7 +66,19 @@ def method_arrays(split: datasets.Split, method, dataset: str) -> dict:
       'labelled one for a class-conditional method (config.data.label_attribute for CelebA), a second '
       'domain image_b for a translation method (config.data.domain_b=edges).'
     )
-  return {name: split[name] for name in method.inputs}
+
+
+def open_train_data(config) -> datasets.Split | datasets.SplitSource:
+  """The training split: in memory (a ``Split``), or left on disk (a ``SplitSource``) for the stream
+  feed, i.e. with ``train.feed=stream``, or ``auto`` when the split takes more than
+  ``data.in_memory_limit_mb`` (known from the source's length and first example, without loading it)."""
+  feed = config.train.feed
+  if feed == 'stream' or (feed == 'auto' and datasets.streamable(config.data)):
+    source = datasets.open_split(config.data, 'train')
+    if feed == 'stream' or source.nbytes > config.data.in_memory_limit_mb * 2**20:
+      return source
+    return source.load()
+  return datasets.load_split(config.data, 'train')
 
 
 class Experiment:
@@ -70,18 +89,20 @@ class Experiment:
     self.workdir = workdir
     self.mesh = parallel.make_mesh()
     self.replicated = parallel.replicated(self.mesh)
-    self._splits = {'train': datasets.load_split(config.data, 'train')}
-    self.train_split = self._splits['train']
-    self.method = methods.create(
-      config, self.train_split['image'].shape[1:], self.train_split.num_classes
-    )
-    self.train_arrays = method_arrays(self.train_split, self.method, config.data.name)
+    # The training split: a Split in memory, or a SplitSource on disk for the stream feed.
+    self.train_data = open_train_data(config)
+    self.streamed = isinstance(self.train_data, datasets.SplitSource)
+    self._splits = {} if self.streamed else {'train': self.train_data}
+    head = self.train_data.head(2)
+    self.method = methods.create(config, head['image'].shape[1:], self.train_data.num_classes)
+    check_inputs(self.train_data, self.method, config.data.name)
+    # The arrays the in-memory feeds move (None when streamed).
+    inputs = self.method.inputs
+    self.train_arrays = None if self.streamed else {name: self.train_data[name] for name in inputs}
     self.checkpointer = checkpoint.Checkpointer(
       workdir, every=config.train.checkpoint_every, keep=config.train.keep_checkpoints
     )
-    example = normalize(
-      {name: array[:2] for name, array in self.train_arrays.items()}, config.data.value_range
-    )
+    example = normalize({name: head[name] for name in self.method.inputs}, config.data.value_range)
     value_range = config.data.value_range
     self._generate = jax.jit(self.method.generate, static_argnums=2, out_shardings=self.replicated)
     self._eval_step = jax.jit(
@@ -126,19 +147,22 @@ class Experiment:
 
   @property
   def feed(self) -> str:
-    """``config.train.feed`` resolved: 'device' or 'host' ('auto': device when the split is small and an
-    epoch holds at least one step's batches)."""
+    """``config.train.feed`` resolved: 'stream', 'device' or 'host' ('auto': stream when the split
+    exceeds ``data.in_memory_limit_mb`` (``open_train_data``), else device when it is small and an epoch
+    holds at least one step's batches, else host)."""
+    if self.streamed:
+      return 'stream'
     feed = self.config.train.feed
     if feed != 'auto':
       return feed
     split_bytes = sum(array.nbytes for array in self.train_arrays.values())
-    batches_per_epoch = len(self.train_split) // self.config.train.batch_size
+    batches_per_epoch = len(self.train_data) // self.config.train.batch_size
     small = split_bytes <= DEVICE_FEED_MAX_BYTES
     return 'device' if small and self.method.batches_per_step <= batches_per_epoch else 'host'
 
   def batches(self, start_step: int = 0):
-    """The step inputs from ``start_step`` on: an ``input_pipeline.DeviceBatches`` or ``BatchIterator``
-    (``self.feed``); pass its ``select`` to ``compile_train_step``."""
+    """The step inputs from ``start_step`` on: an ``input_pipeline.DeviceBatches``, ``BatchIterator`` or
+    ``StreamBatches`` (``self.feed``); pass its ``select`` to ``compile_train_step``."""
     cfg = self.config.train
     kwargs = dict(
       global_batch_size=cfg.batch_size,
@@ -146,8 +170,12 @@ class Experiment:
       mesh=self.mesh,
       start_step=start_step,
       batches_per_step=self.method.batches_per_step,
-      order_groups=self.train_split.order_groups,
+      order_groups={} if self.streamed else self.train_data.order_groups,
     )
+    if self.feed == 'stream':
+      return input_pipeline.StreamBatches(
+        self.train_data, names=self.method.inputs, prefetch=cfg.prefetch, **kwargs
+      )
     if self.feed == 'device':
       return input_pipeline.DeviceBatches(self.train_arrays, **kwargs)
     return input_pipeline.BatchIterator(self.train_arrays, prefetch=cfg.prefetch, **kwargs)
@@ -200,11 +228,12 @@ class Experiment:
   def evaluator(self):
     """The sample-quality evaluator (built on first use: it may train the feature classifier)."""
     if self._evaluator is None:
-      self._evaluator = evaluator_lib.create(self.config, self.train_split, self.split('test'))
+      self._evaluator = evaluator_lib.create(self.config, self.train_data, self.split('test'))
     return self._evaluator
 
   def split(self, name: str) -> datasets.Split:
-    """A data split, loaded once."""
+    """A data split in memory, loaded once (evaluation reads ``eval.split``, by default the test
+    split; a streamed training split is loaded only if asked for here)."""
     if name not in self._splits:
       self._splits[name] = datasets.load_split(self.config.data, name)
     return self._splits[name]

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The train-step table of docs/performance.md: `python -m gans.benchmark` for every recipe, then the
-# host-fed rows of the recipes with the shortest steps.
+# host-fed rows of the recipes with the shortest steps and the stream-fed rows of the MLP GAN and DCGAN.
 #
 #   launch/benchmark_table.sh [RECIPE ...]        (default: all 13 recipes, ~6 min on 2 cores)
 #
@@ -33,6 +33,16 @@ for recipe in "${recipes[@]}"; do
       python -m gans.benchmark --config="configs/${recipe}.py" $(timing "$recipe") \
         --config.train.feed=host --output="runs/benchmark/${recipe}_host_feed.json" 2>/dev/null |
         tail -1 | sed "s/^| ${recipe} /| ${recipe}, host feed /"
+      ;;
+  esac
+done
+for recipe in "${recipes[@]}"; do
+  case $recipe in
+    gan | dcgan)
+      # shellcheck disable=SC2046
+      python -m gans.benchmark --config="configs/${recipe}.py" $(timing "$recipe") \
+        --config.train.feed=stream --output="runs/benchmark/${recipe}_stream_feed.json" 2>/dev/null |
+        tail -1
       ;;
   esac
 done

@@ -93,6 +93,17 @@ def load_params(workdir, step):
   return {name: player['params'] for name, player in restored['players'].items()}
 
 
+def same_params(a, b) -> bool:
+  """Whether two param trees (``load_params``) are non-empty and equal bit for bit."""
+  leaves = jax.tree.leaves(jax.tree.map(np.array_equal, a, b))
+  return bool(leaves) and all(leaves)
+
+
+def any_param_moved(before, after) -> bool:
+  """Whether any array of the param tree ``after`` differs from ``before`` (training did something)."""
+  return any(jax.tree.leaves(jax.tree.map(lambda x, y: not np.array_equal(x, y), before, after)))
+
+
 def tiny_overrides(idx_dir, tfds_dir, steps=4):
   """Command-line overrides that make any recipe a seconds-long run on the test dataset."""
   return [

@@ -221,7 +221,7 @@ def test_same_seed_gives_bit_identical_parameters(idx_dir, tfds_dir, tmp_path):
     ('method.ema_decay', 1.0, 'config.method.ema_decay=1.0 must be in'),
     ('train.eval_every', -1, 'config.train.eval_every=-1 must be >= 0'),
     ('train.nonfinite', 'ignore', "config.train.nonfinite='ignore': use one of stop, skip"),
-    ('train.feed', 'disk', "config.train.feed='disk': use one of auto, device, host"),
+    ('train.feed', 'disk', "config.train.feed='disk': use one of auto, device, host, stream"),
     ('train.max_steps_in_flight', 0, 'config.train.max_steps_in_flight=0 must be in 1..12'),
     ('train.max_steps_in_flight', 13, 'config.train.max_steps_in_flight=13 must be in 1..12'),
     ('train.step_timeout_s', -1.0, 'config.train.step_timeout_s=-1.0 must be >= 0'),

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import load_params, tiny_config
-import jax
-import numpy as np
+from conftest import any_param_moved, load_params, same_params, tiny_config
 
 from gans import train
 
@@ -23,13 +21,9 @@ def test_resumed_run_is_bit_identical(idx_dir, tfds_dir, tmp_path):
   )
 
   straight, resumed = load_params(tmp_path / 'straight', 6), load_params(tmp_path / 'resumed', 6)
-  leaves = jax.tree.leaves(jax.tree.map(lambda a, b: np.array_equal(a, b), straight, resumed))
-  assert leaves and all(leaves)
+  assert same_params(straight, resumed)
   # And training did something: the params moved away from those at step 3.
-  moved = jax.tree.map(
-    lambda a, b: not np.array_equal(a, b), load_params(tmp_path / 'resumed', 3), resumed
-  )
-  assert any(jax.tree.leaves(moved))
+  assert any_param_moved(load_params(tmp_path / 'resumed', 3), resumed)
 
 
 def test_the_two_feeds_train_the_same_parameters(idx_dir, tfds_dir, tmp_path):
@@ -47,9 +41,7 @@ def test_the_two_feeds_train_the_same_parameters(idx_dir, tfds_dir, tmp_path):
   train.train_and_evaluate(
     tiny_config('gan', idx_dir, tfds_dir, steps=10, **device), str(tmp_path / 'switched')
   )
-  a, b = load_params(tmp_path / 'device', 10), load_params(tmp_path / 'switched', 10)
-  leaves = jax.tree.leaves(jax.tree.map(lambda x, y: np.array_equal(x, y), a, b))
-  assert leaves and all(leaves)
+  assert same_params(load_params(tmp_path / 'device', 10), load_params(tmp_path / 'switched', 10))
 
 
 def test_auto_feed_is_the_host_feed_when_a_step_outlasts_an_epoch(idx_dir, tfds_dir, tmp_path):

@@ -1,4 +1,4 @@
-"""Deterministic, resumable, data-parallel batches from an in-memory split, fed two ways.
+"""Deterministic, resumable, data-parallel batches from a split, fed three ways.
 
 A feed moves the named arrays it is given, ``{name: [N, ...]}`` with the same N (the trainer passes
 the arrays its method names: ``image``, ``label``, ...); every array's rows follow one schedule.
@@ -8,6 +8,7 @@ Batch number ``b`` (counting from the start of training) is a pure function of `
     epoch    = b // batches_per_epoch          (the last incomplete batch of an epoch is dropped)
     order    = permutation_{seed, epoch}(N)
     global   = order[(b % batches_per_epoch)·B : ... + B]
+    host p of P reads global[p·B/P : (p + 1)·B/P]
     device d of the mesh gets global[d·B/D : (d + 1)·B/D]
 
 so a run resumed at step ``s`` sees exactly the batches an uninterrupted run would have seen. Arrays in
@@ -15,7 +16,8 @@ another *order group* g >= 1 (``order_groups``, e.g. the second domain of unpair
 formula with their own permutation_{seed, epoch, g}: independent orders, equally resumable. Step
 ``s`` consumes batches ``s·k ... s·k + k - 1`` (``k = batches_per_step`` >= 1, the batches a method
 uses per step): its batch is ``{name: [k, B, ...]}``, split over the mesh along axis 1, also for
-k = 1.
+k = 1. ``_Schedule`` is this arithmetic, shared by the three feeds (``step_rows``: this host's rows of
+a step, [k, B/P]).
 
 * ``BatchIterator`` (host feed): a background thread gathers each host's rows (one vectorised take per
   array, no per-example Python) and copies them to the devices ``prefetch`` steps ahead of the loop; each
@@ -24,6 +26,11 @@ k = 1.
   own rows there from the epoch's order, so a step costs no host work and no host-to-device copy (the
   orders of the current and next epochs, [2, N] int32, are copied once per epoch). Same batches as the host
   feed, bit for bit.
+* ``StreamBatches`` (stream feed, splits larger than host memory): the split stays on disk, a random-access
+  source (``gans.data.datasets.SplitSource`` over TFDS's ``array_record`` files); a grain pipeline,
+  ``MapDataset.range(start_step, ...)`` -> ``.map`` (read step s's host rows, ``step_rows(s)``, in one batched
+  read, and place them on the devices) -> ``to_iter_dataset`` with ``prefetch`` threads and as many steps
+  buffered, reads steps ahead of the loop. Same batches as the other two feeds, bit for bit.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import queue
 import threading
 from typing import Iterator
 
+import grain
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -54,13 +62,13 @@ def host_rows(global_rows: np.ndarray, process_index: int, process_count: int) -
 
 class _Schedule:
   """Which rows each batch number holds (module docstring), and how a batch is split over ``mesh``;
-  shared by both feeds. ``arrays``: name -> [N, ...] host arrays; step ``start_step`` comes first
-  and each step takes ``batches_per_step`` batches; ``order_groups``: name -> group >= 1 for the arrays
-  drawn in an order of their own (the others are group 0)."""
+  shared by the three feeds. ``num_examples``: N, the split's length; step ``start_step`` comes first
+  and each step takes ``batches_per_step`` batches; ``order_groups``: array name -> group >= 1 for the
+  arrays drawn in an order of their own (every other array is in group 0)."""
 
   def __init__(
     self,
-    arrays: dict[str, np.ndarray],
+    num_examples: int,
     *,
     global_batch_size: int,
     seed: int,
@@ -70,8 +78,6 @@ class _Schedule:
     order_groups: dict[str, int] | None = None,
   ):
     parallel.local_batch_size(global_batch_size)  # Checks divisibility.
-    num_examples = len(next(iter(arrays.values())))
-    self._arrays = arrays
     self._num_examples = num_examples
     self._global_batch_size = global_batch_size
     self._batches_per_epoch = num_examples // global_batch_size
@@ -84,24 +90,46 @@ class _Schedule:
     self._batch_sharding = parallel.batch_sharding(mesh, stacked=True)
     self._step = start_step
     self._batches_per_step = batches_per_step
-    self._group = {name: (order_groups or {}).get(name, 0) for name in arrays}
-    self._groups = sorted(set(self._group.values()))
-    self._epoch_orders = {}  # group -> (epoch, its order).
+    self._order_groups = dict(order_groups or {})
+    self._groups = sorted({0, *self._order_groups.values()})
+    self._epoch_orders = {}  # (group, epoch) -> order, the last two epochs (a step spans at most two).
 
   @property
   def batches_per_epoch(self) -> int:
     return self._batches_per_epoch
 
+  def group(self, name: str) -> int:
+    """The order group of array ``name``."""
+    return self._order_groups.get(name, 0)
+
   def global_rows(self, batch_number: int, group: int = 0) -> np.ndarray:
     """The dataset rows of global batch number ``batch_number`` (counting from step 0) for the arrays
     of order group ``group``."""
     epoch, position = divmod(batch_number, self._batches_per_epoch)
-    cached_epoch, order = self._epoch_orders.get(group, (-1, None))
-    if cached_epoch != epoch:
+    order = self._epoch_orders.get((group, epoch))
+    if order is None:  # Reader threads (stream feed) may compute one twice; it is the same order.
       order = epoch_order(self._num_examples, self._seed, epoch, group)
-      self._epoch_orders[group] = (epoch, order)
+      kept = {key: value for key, value in self._epoch_orders.items() if key[1] >= epoch - 1}
+      self._epoch_orders = {**kept, (group, epoch): order}
     start = position * self._global_batch_size
     return order[start : start + self._global_batch_size]
+
+  def step_rows(self, step: int, group: int = 0) -> np.ndarray:
+    """The dataset rows this host reads for step ``step`` in order group ``group``: [k, B / P]
+    (k = batches_per_step)."""
+    k = self._batches_per_step
+    return np.stack(
+      [
+        host_rows(self.global_rows(step * k + j, group), jax.process_index(), jax.process_count())
+        for j in range(k)
+      ]
+    )
+
+  def _to_devices(self, host_batch: dict[str, np.ndarray]) -> dict[str, jax.Array]:
+    """This host's share ``{name: [k, B / P, ...]}`` -> the global batch, split over the mesh."""
+    return jax.tree.map(
+      lambda x: jax.make_array_from_process_local_data(self._batch_sharding, x), host_batch
+    )
 
 
 class BatchIterator(_Schedule, Iterator[dict]):
@@ -110,7 +138,8 @@ class BatchIterator(_Schedule, Iterator[dict]):
   [k, B]) split over the mesh along axis 1."""
 
   def __init__(self, arrays: dict[str, np.ndarray], *, prefetch: int = 2, **schedule):
-    super().__init__(arrays, **schedule)
+    super().__init__(_num_examples(arrays), **schedule)
+    self._arrays = arrays
     self._queue: queue.Queue = queue.Queue(maxsize=prefetch)
     self._stop = threading.Event()
     self._thread = threading.Thread(target=self._produce, daemon=True)
@@ -124,26 +153,14 @@ class BatchIterator(_Schedule, Iterator[dict]):
 
   def _host_batch(self, step: int) -> dict[str, np.ndarray]:
     """This host's share of step ``step``'s batch: ``{name: [k, B / P, ...]}``."""
-    k = self._batches_per_step
-    rows = {
-      group: np.stack(
-        [
-          host_rows(self.global_rows(step * k + j, group), jax.process_index(), jax.process_count())
-          for j in range(k)
-        ]
-      )
-      for group in self._groups
-    }
-    return {name: array[rows[self._group[name]]] for name, array in self._arrays.items()}
+    rows = {group: self.step_rows(step, group) for group in self._groups}
+    return {name: array[rows[self.group(name)]] for name, array in self._arrays.items()}
 
   def _produce(self):
     step = self._step
     try:
       while not self._stop.is_set():
-        batch = jax.tree.map(
-          lambda x: jax.make_array_from_process_local_data(self._batch_sharding, x),
-          self._host_batch(step),
-        )
+        batch = self._to_devices(self._host_batch(step))
         while not self._stop.is_set():
           try:
             self._queue.put(batch, timeout=0.1)
@@ -181,7 +198,7 @@ class DeviceBatches(_Schedule, Iterator[dict]):
   """
 
   def __init__(self, arrays: dict[str, np.ndarray], **schedule):
-    super().__init__(arrays, **schedule)
+    super().__init__(_num_examples(arrays), **schedule)
     if self._batches_per_step > self._batches_per_epoch:
       raise ValueError(
         'the device feed takes a step of at most one epoch of batches, but a step uses '
@@ -229,18 +246,73 @@ class DeviceBatches(_Schedule, Iterator[dict]):
     rows = {}
     for index, group in enumerate(self._groups):
       group_rows = jax.vmap(
-        lambda epoch, start: jax.lax.dynamic_slice(
+        lambda epoch, start, index=index: jax.lax.dynamic_slice(
           inputs['orders'][index], (epoch, start), (1, self._global_batch_size)
         )[0]
       )(epochs, starts)  # [k, B]
       rows[group] = jax.lax.with_sharding_constraint(group_rows, self._batch_sharding)
     return {
-      name: _from_words(jnp.take(array, rows[self._group[name]], axis=0), *self._rows[name])
+      name: _from_words(jnp.take(array, rows[self.group(name)], axis=0), *self._rows[name])
       for name, array in inputs['arrays'].items()
     }
 
   def close(self):
     """Nothing runs in the background."""
+
+
+class StreamBatches(_Schedule, Iterator[dict]):
+  """Stream feed: yields each step's batch as the host feed does, ``{name: [k, B, ...]}`` global
+  ``jax.Array``s, read from ``source`` instead of arrays in memory.
+
+  ``source``: the split on disk, random access: ``len(source)`` = N and ``source.read(rows, names)`` ->
+  ``{name: [*rows.shape, ...]}`` numpy arrays of those rows (``gans.data.datasets.SplitSource``: one batched
+  ``array_record`` read per call). ``names``: the arrays to read.
+
+  The grain pipeline is indexed by step: element i of ``MapDataset.range(start_step, ...)`` is step
+  ``start_step + i`` and its batch is ``step_rows(step)`` read from the source, a pure function of
+  ``(seed, step)``. The iterator's state (grain's ``get_state()``, ``{'next_index': steps since
+  start_step}``) is therefore the training step and nothing more: the checkpoint's step restarts the feed
+  exactly where it stopped (``StreamBatches(..., start_step=step)``), so no grain state is saved.
+  ``prefetch`` threads read steps ahead of the loop in parallel and keep ``prefetch`` steps buffered,
+  already on the devices. Each host reads only its rows (``host_rows``). The examples stay on disk, but the
+  epoch orders do not: two permutations of N int64 (16 bytes an example) are held, as by the other feeds.
+  """
+
+  def __init__(self, source, *, names: tuple[str, ...], prefetch: int = 2, **schedule):
+    super().__init__(len(source), **schedule)
+    if self._order_groups:
+      raise ValueError(
+        'the stream feed reads every array in one order; data with order groups (two domains) are '
+        'made in memory: use --config.train.feed=host or device.'
+      )
+    self._source, self._names = source, tuple(names)
+    steps = grain.MapDataset.range(self._step, _NO_END).map(
+      lambda step: self._to_devices(self._host_batch(step))
+    )
+    options = grain.ReadOptions(num_threads=prefetch, prefetch_buffer_size=prefetch)
+    self._iterator = iter(steps.to_iter_dataset(options))
+
+  select = staticmethod(BatchIterator.select)
+
+  def _host_batch(self, step: int) -> dict[str, np.ndarray]:
+    """This host's share of step ``step``'s batch, read from the source: ``{name: [k, B / P, ...]}``."""
+    return self._source.read(self.step_rows(step), self._names)
+
+  def __next__(self) -> dict:
+    batch = next(self._iterator)
+    self._step += 1
+    return batch
+
+  def close(self):
+    """Stops grain's reader threads."""
+    self._iterator.close()
+
+
+_NO_END = 1 << 62  # The stream feed's steps: as many as any run takes.
+
+
+def _num_examples(arrays: dict[str, np.ndarray]) -> int:
+  return len(next(iter(arrays.values())))
 
 
 def _as_words(array: np.ndarray) -> np.ndarray:

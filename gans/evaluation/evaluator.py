@@ -35,16 +35,25 @@ def to_unit_range(images: np.ndarray, value_range) -> np.ndarray:
   return np.clip((np.asarray(images, np.float32) - lo) / (hi - lo), 0.0, 1.0)
 
 
-def _classifier_data(train: datasets.Split, test: datasets.Split) -> Callable[[], tuple]:
+def _classifier_data(train, test: datasets.Split) -> Callable[[], tuple]:
   """The ``data_loader_fn`` of ``classifier.load_or_train_classifier``: -> (train images
-  [N, H, W, C], train labels [N], test images [M, H, W, C], test labels [M])."""
-  return lambda: (train['image'], train['label'], test['image'], test['label'])
+  [N, H, W, C], train labels [N], test images [M, H, W, C], test labels [M]). ``train``: a ``Split``, or a
+  ``SplitSource`` (stream feed), loaded into memory only if the classifier has to be trained."""
+
+  def load():
+    split = train.load()
+    return split['image'], split['label'], test['image'], test['label']
+
+  return load
 
 
 class ImageEvaluator:
   """Scores [N, H, W, C] samples in [0, 1] against the test split with a feature extractor."""
 
-  def __init__(self, config, train_split: datasets.Split, test_split: datasets.Split):
+  def __init__(self, config, train_split, test_split: datasets.Split):
+    """``train_split``: a ``datasets.Split`` or, when the training split is streamed, its
+    ``datasets.SplitSource`` (only its first ``eval.num_samples`` examples are read, and the whole split
+    only to train the dataset classifier when it is not cached yet)."""
     self.cfg = config.eval
     self._dataset_classifier = lambda: classifier.load_or_train_classifier(
       datasets.cache_dir(config.data, 'classifier'),
@@ -64,8 +73,8 @@ class ImageEvaluator:
     self.real_features, self.real_logits = self.extractor.features_and_logits(
       test_split['image'][:num]
     )
-    self._train_images = train_split['image'][:num]
-    self._train_labels = train_split['label'][:num]
+    head = train_split.head(num)
+    self._train_images, self._train_labels = head['image'], head['label']
 
   def score_features(self, features: np.ndarray, logits: np.ndarray) -> dict[str, float]:
     cfg = self.cfg
