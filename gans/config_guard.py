@@ -21,6 +21,8 @@ IDENTITY_FIELDS = (
   'data.name',
   'data.source',
   'data.value_range',
+  'data.stacked_images',
+  'data.domain_b',
   'train.batch_size',
   'train.seed',
 )
