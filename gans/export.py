@@ -54,7 +54,7 @@ def export_samples(experiment, step: int) -> dict[str, str]:
   _write_atomically(paths['npz'], lambda f: np.savez(f, **arrays))
   if config.export.png:
     paths['png'] = stem
-    _write_png_folder(stem, images, labels)
+    write_png_folder(stem, images, labels)
   record = {
     'step': step,
     'seed': config.export.seed,
@@ -86,7 +86,10 @@ def _write_atomically(path: str, write) -> None:
   os.replace(path + '.tmp', path)
 
 
-def _write_png_folder(directory: str, images: np.ndarray, labels: np.ndarray | None) -> None:
+def write_png_folder(directory: str, images: np.ndarray, labels: np.ndarray | None = None) -> None:
+  """``directory/000000.png`` ... of uint8 images [N, H, W, C] (C = 1: grey PNGs) and, with
+  ``labels``, ``labels.txt``; also writes real reference images for external tools
+  (``launch/reference/external_fid.py``)."""
   os.makedirs(directory, exist_ok=True)
   for i, image in enumerate(images):
     visualize.save_png(os.path.join(directory, f'{i:06d}.png'), image)

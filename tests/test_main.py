@@ -81,3 +81,16 @@ def test_sample_without_checkpoint_says_train_first(run_main, idx_dir, tfds_dir,
       '--mode=sample',
       *tiny_overrides(idx_dir, tfds_dir),
     )
+
+
+@pytest.mark.parametrize('channels', [1, 3])
+def test_png_folder_reads_back_as_pytorch_fid_reads_it(channels, tmp_path):
+  """export.write_png_folder: a flat folder of 000000.png ... that PIL's convert('RGB') (how
+  pytorch-fid, torch-fidelity and clean-fid decode a file) turns back into the uint8 arrays, grey
+  repeated to 3 channels; labels.txt beside them, which those tools skip (not an image)."""
+  images = np.random.default_rng(0).integers(0, 256, (3, 5, 4, channels), dtype=np.uint8)
+  export.write_png_folder(str(tmp_path), images, np.array([2, 0, 1]))
+  assert sorted(os.listdir(tmp_path)) == ['000000.png', '000001.png', '000002.png', 'labels.txt']
+  assert open(tmp_path / 'labels.txt').read() == '2\n0\n1\n'
+  decoded = [np.asarray(Image.open(tmp_path / f'{i:06d}.png').convert('RGB')) for i in range(3)]
+  np.testing.assert_array_equal(np.stack(decoded), np.broadcast_to(images, (3, 5, 4, 3)))

@@ -27,7 +27,12 @@ import numpy as np
 TOLERANCE = 1e-4
 
 
-def torch_reference(directory: str, num_images: int) -> None:
+def random_fid_network(rng: np.random.Generator):
+  """pytorch-fid's ``InceptionV3([3])`` (eval mode) and the full torchvision network whose blocks it
+  holds (fc included), with random weights from torch's current seed: every BatchNorm's affine terms
+  random and its running statistics measured on 16 random 64x64 images drawn from ``rng`` (with
+  arbitrary statistics the features of random weights are constant, which would hide a wrong resize or
+  pool). Needs torch, torchvision and pytorch-fid."""
   import types
 
   # The PyPI torchvision wheel links against CUDA builds of torch; its C ops (nms, ...) are not part
@@ -36,15 +41,12 @@ def torch_reference(directory: str, num_images: int) -> None:
   from pytorch_fid import inception as pfi
   import torch
 
-  sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-  from convert_inception_weights import state_dict_arrays
-
-  torch.manual_seed(0)
   # InceptionV3([3]) builds its network with pytorch-fid's fid_inception_v3() (torchvision's
   # Inception-v3 with the FIDInceptionA/C/E_1/E_2 blocks), which then downloads the weights and loads
   # them: the download returns a marker instead, and loading the marker keeps the random initialisation.
   keep_random, built = object(), []
   load_state_dict = torch.nn.Module.load_state_dict
+  download = pfi.load_state_dict_from_url
 
   def load_or_keep(module, state_dict, *args, **kwargs):
     if state_dict is keep_random:
@@ -58,11 +60,11 @@ def torch_reference(directory: str, num_images: int) -> None:
     model = pfi.InceptionV3([3], resize_input=True, normalize_input=True).eval()
   finally:
     torch.nn.Module.load_state_dict = load_state_dict
+    pfi.load_state_dict_from_url = download
   (network,) = built  # The full torchvision network, fc included, whose blocks `model` holds.
   # Random affine terms, and running statistics measured on random images (a forward pass in training
   # mode with cumulative averages): with them every layer's output is normalised, so the features depend
   # on the input (with arbitrary statistics they are constant), and a wrong resize, padding or pool shows.
-  rng = np.random.default_rng(0)
   calibration = torch.from_numpy(rng.uniform(0, 1, (16, 3, 64, 64)).astype(np.float32))
   with torch.no_grad():
     for module in network.modules():
@@ -72,7 +74,18 @@ def torch_reference(directory: str, num_images: int) -> None:
         module.reset_running_stats()
         module.momentum = None
     model.train()(calibration)
-  model.eval()
+  return model.eval(), network
+
+
+def torch_reference(directory: str, num_images: int) -> None:
+  import torch
+
+  sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+  from convert_inception_weights import state_dict_arrays
+
+  torch.manual_seed(0)
+  rng = np.random.default_rng(0)
+  model, network = random_fid_network(rng)
   arrays = state_dict_arrays(network.state_dict())
   np.savez(os.path.join(directory, 'weights.npz'), **arrays)
   images = {
