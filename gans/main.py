@@ -120,7 +120,8 @@ def report_markdown(config, workdir: str, step: int, metrics: dict, floor: dict)
   lines = [
     f'# {config.method.name} on {config.data.name}: step {step}',
     '',
-    f'Workdir `{workdir}`; {config.eval.num_samples} samples against the {config.eval.split} split.',
+    f'Workdir `{workdir}`; {config.eval.num_samples} samples against the test split (the '
+    f'method metrics on the {config.eval.split} split).',
     '',
     '| | ' + ' | '.join(names) + ' |',
     '|---|' + '---|' * len(names),
