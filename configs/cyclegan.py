@@ -39,7 +39,7 @@ def get_config(dataset='fashion_mnist'):
     discriminator_kwargs=dict(features=32, layers=1),
   )
   c.loss = cyclegan.loss_config(cycle_weight=10.0, identity_weight=0.5)
-  steps = 4_000
+  steps = 2_500
   for player in ('g', 'd'):
     c.optim[player] = config_lib.optimizer(
       'adam', lr=2e-4, b1=0.5, decay_start=steps // 2, decay_steps=steps // 2
