@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 from absl import flags
 import jax
@@ -91,6 +92,16 @@ def load_params(workdir, step):
   )
   restored = checkpointer.restore(path, restore_args=as_numpy)
   return {name: player['params'] for name, player in restored['players'].items()}
+
+
+def wait_for_line(process, needle: str, timeout: float = 120) -> None:
+  """Reads ``process``'s stderr (a text pipe) up to a line with ``needle``."""
+  deadline = time.time() + timeout
+  for line in process.stderr:
+    if needle in line:
+      return
+    assert time.time() < deadline, f'no {needle!r} within {timeout} s'
+  raise AssertionError(f'process ended ({process.wait()}) before printing {needle!r}')
 
 
 def tiny_overrides(idx_dir, tfds_dir, steps=4):

@@ -17,7 +17,7 @@ import sys
 import time
 import types
 
-from conftest import REPO, load_params, tiny_config, tiny_overrides
+from conftest import REPO, load_params, tiny_config, tiny_overrides, wait_for_line
 from etils import epath
 import jax
 import numpy as np
@@ -56,15 +56,6 @@ def _start_main(idx_dir, tfds_dir, workdir, *extra):
   )
 
 
-def _wait_for_line(process, needle: str, timeout: float = 120) -> None:
-  deadline = time.time() + timeout
-  for line in process.stderr:
-    if needle in line:
-      return
-    assert time.time() < deadline, f'no {needle!r} within {timeout} s'
-  raise AssertionError(f'process ended ({process.wait()}) before printing {needle!r}')
-
-
 def test_sigterm_checkpoints_and_resume_equals_uninterrupted(idx_dir, tfds_dir, tmp_path):
   flags = [
     *SMALL_NETS_FLAGS,
@@ -74,7 +65,7 @@ def test_sigterm_checkpoints_and_resume_equals_uninterrupted(idx_dir, tfds_dir, 
     '--config.train.sample_every=100000',
   ]
   interrupted = _start_main(idx_dir, tfds_dir, tmp_path / 'interrupted', *flags)
-  _wait_for_line(interrupted, 'step 40/3000')
+  wait_for_line(interrupted, 'step 40/3000')
   interrupted.send_signal(signal.SIGTERM)
   _, stderr = interrupted.communicate(timeout=120)
   assert interrupted.returncode == 0, stderr[-2000:]
@@ -328,7 +319,7 @@ def test_a_second_run_in_a_workdir_is_refused_while_the_first_runs(
   ]
   first = _start_main(idx_dir, tfds_dir, workdir, *flags)
   started.append(first)
-  _wait_for_line(first, 'step 20/100000')
+  wait_for_line(first, 'step 20/100000')
   second = _start_main(idx_dir, tfds_dir, workdir, *flags)
   started.append(second)
   _, stderr = second.communicate(timeout=180)
@@ -339,7 +330,7 @@ def test_a_second_run_in_a_workdir_is_refused_while_the_first_runs(
   ), stderr[-2000:]
   assert 'gans.main' in stderr.split('in use by another run')[1]  # Its command line.
 
-  _wait_for_line(first, '/100000 |')  # The first one trains on, then stops cleanly.
+  wait_for_line(first, '/100000 |')  # The first one trains on, then stops cleanly.
   first.send_signal(signal.SIGTERM)
   _, stderr = first.communicate(timeout=120)
   assert first.returncode == 0 and 'Stopped at step' in stderr, stderr[-2000:]
@@ -518,7 +509,7 @@ def test_a_step_that_never_completes_ends_the_run_naming_it(
     [sys.executable, '-c', script], cwd=REPO, stderr=subprocess.PIPE, text=True
   )
   started.append(process)
-  _wait_for_line(process, 'step 10/1000')
+  wait_for_line(process, 'step 10/1000')
   stuck_since = time.monotonic()
   if signal_after_s is not None:
     time.sleep(signal_after_s)
