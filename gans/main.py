@@ -21,7 +21,7 @@ from absl import app, flags, logging
 import jax
 from ml_collections import config_flags
 
-from gans import checkpoint, config_guard, export, parallel, train, workdir_lock, xla_flags
+from gans import checkpoint, config_guard, export, parallel, peers, train, workdir_lock, xla_flags
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file(
@@ -39,6 +39,13 @@ flags.DEFINE_bool(
   False,
   'Join a multi-process run by cluster auto-detection '
   '(TPU pods, SLURM): jax.distributed.initialize() with no arguments.',
+)
+flags.DEFINE_integer(
+  'heartbeat_timeout_s',
+  parallel.HEARTBEAT_TIMEOUT_S,
+  'Multi-process run: a process that sent the coordination service no heartbeat for this long is '
+  "declared dead and the others end (JAX's termination, naming it).",
+  lower_bound=1,
 )
 flags.DEFINE_bool('library_logs', False, 'Also show INFO logs of orbax, TFDS and other libraries.')
 flags.mark_flags_as_required(['config'])
@@ -150,19 +157,28 @@ def main(argv):
     num_processes=FLAGS.num_processes,
     process_id=FLAGS.process_id,
     auto=FLAGS.auto_distributed,
+    heartbeat_timeout_s=FLAGS.heartbeat_timeout_s,
   )
   parallel.log_layout()
   if added_xla_flags:
     logging.info('XLA flags added by gans.xla_flags: %s', ' '.join(added_xla_flags))
   logging.info('Mode %s, workdir %s', FLAGS.mode, workdir)
-  if FLAGS.mode == 'train':
-    try:
-      train.train_and_evaluate(config, workdir)
-    except (workdir_lock.WorkdirLocked, checkpoint.CheckpointWriteError) as e:
+  try:
+    _run(FLAGS.mode, config, workdir)
+  except Exception as e:
+    # A failed collective because another process of the run has exited: one line naming it.
+    peers.exit_if_lost(e, wait_s=2.0)
+    if isinstance(e, (workdir_lock.WorkdirLocked, checkpoint.CheckpointWriteError)):
       sys.exit(f'FATAL {e}')  # The message says what happened and what to do; no traceback.
-  elif FLAGS.mode == 'sample':
+    raise
+
+
+def _run(mode: str, config, workdir: str) -> None:
+  if mode == 'train':
+    train.train_and_evaluate(config, workdir)
+  elif mode == 'sample':
     logging.info('Wrote %s', ', '.join(sample(config, workdir)))
-  elif FLAGS.mode == 'export':
+  elif mode == 'export':
     experiment, step = restored_experiment(config, workdir)
     logging.info('Wrote %s', ', '.join(export.export_samples(experiment, step).values()))
   else:

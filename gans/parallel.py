@@ -14,6 +14,8 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 import numpy as np
 
+from gans import peers
+
 DATA_AXIS = 'data'
 
 
@@ -51,20 +53,37 @@ def to_host(tree):
   )
 
 
+# JAX's default (``jax.distributed.initialize``): a process that sent no heartbeat for this long is
+# declared dead by the coordination service, which then ends every other process.
+HEARTBEAT_TIMEOUT_S = 100
+
+
 def initialize_distributed(
-  *, coordinator_address: str | None, num_processes: int | None, process_id: int | None, auto: bool
+  *,
+  coordinator_address: str | None,
+  num_processes: int | None,
+  process_id: int | None,
+  auto: bool,
+  heartbeat_timeout_s: int = HEARTBEAT_TIMEOUT_S,
 ) -> None:
   """Joins a multi-process JAX job: explicitly (coordinator, count, id) or by cluster auto-detection
-  (TPU pods, SLURM). On CPU, cross-process collectives use gloo."""
+  (TPU pods, SLURM). On CPU, cross-process collectives use gloo. A process that sends no heartbeat
+  for ``heartbeat_timeout_s`` is declared dead by the coordination service, which then ends the others
+  (JAX's own termination, SIGABRT, naming the task). ``gans.peers`` watches the processes of this
+  machine and ends this one naming a lost one at once."""
   if not (coordinator_address or auto):
     return
   jax.config.update('jax_cpu_collectives_implementation', 'gloo')  # Used only by the CPU backend.
   if auto:
-    jax.distributed.initialize()
+    jax.distributed.initialize(heartbeat_timeout_seconds=heartbeat_timeout_s)
   else:
     jax.distributed.initialize(
-      coordinator_address=coordinator_address, num_processes=num_processes, process_id=process_id
+      coordinator_address=coordinator_address,
+      num_processes=num_processes,
+      process_id=process_id,
+      heartbeat_timeout_seconds=heartbeat_timeout_s,
     )
+  peers.watch()
 
 
 def log_layout() -> None:

@@ -23,6 +23,7 @@ from gans import (
   guard,
   methods,
   parallel,
+  peers,
   preemption,
   visualize,
   watchdog,
@@ -450,7 +451,9 @@ def _train_and_evaluate(config, workdir: str) -> dict[str, float] | None:
   log = _Logger(writer, cfg.steps, start_step)
   state = experiment.state
   try:
-    with watchdog.Watchdog(cfg.step_timeout_s, cfg.stop_timeout_s, start_step) as dog:
+    with watchdog.Watchdog(
+      cfg.step_timeout_s, cfg.stop_timeout_s, start_step, peers.describe
+    ) as dog:
       with preemption.Preemption(experiment.mesh, cfg.max_steps_in_flight) as preempt:
         in_flight = _StepsInFlight(cfg.max_steps_in_flight, dog)
         for step in range(start_step + 1, cfg.steps + 1):

@@ -44,8 +44,10 @@ class Watchdog:
   """Context manager: ``with Watchdog(600, 60, start_step) as dog: ... dog.beat(step)``; 0 turns a
   deadline off. Enter it from the main thread, else signals are not watched."""
 
-  def __init__(self, timeout_s: float, stop_timeout_s: float, start_step: int):
+  def __init__(self, timeout_s: float, stop_timeout_s: float, start_step: int, peers=lambda: ''):
+    """``peers()``: a sentence on the run's other processes for the error (``gans.peers.describe``)."""
     self._timeout, self._stop_timeout = float(timeout_s), float(stop_timeout_s)
+    self._peers = peers
     self._lock = threading.Lock()
     self._last_beat = time.monotonic()
     self._done_step = start_step  # The last step known to be done.
@@ -141,11 +143,16 @@ class Watchdog:
       if self._paused
       else f'step {done + 1} is stuck (the last step done is {done})'
     )
+    try:
+      peers = self._peers()
+    except Exception as e:  # The exit must not fail.
+      peers = f'the other processes could not be checked ({e})'
     logging.error(
-      '%s: %s. A peer process died or froze, or a collective cannot complete. Exiting with status %d '
+      '%s: %s. A peer process died or froze, or a collective cannot complete%s. Exiting with status %d '
       'without a checkpoint; rerun the same command to resume from the last one.',
       what,
       stuck,
+      f': {peers}' if peers else '',
       EXIT_STATUS,
     )
     logging.flush()

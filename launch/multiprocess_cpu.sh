@@ -7,8 +7,8 @@
 # SIGTERM, SIGINT and SIGHUP to the launcher reach every process as SIGTERM (they checkpoint at one common
 # step and exit 0), and the launcher waits for them; where util-linux's setpriv is installed, the processes
 # also get SIGTERM when the launcher itself is killed (SIGKILL included). When a process fails, the others
-# get SIGTERM too: the run cannot go on without it. Exit status: 0 when every process succeeded, else that
-# of the first one that failed.
+# get SIGTERM too: the run cannot go on without it. Every process that fails is named (its --process_id, pid
+# and status) on stderr. Exit status: 0 when every process succeeded, else that of the first one that failed.
 set -uo pipefail
 num_processes=$1; devices=$2; shift 2
 port=${GANS_COORDINATOR_PORT:-$((20000 + RANDOM % 20000))}
@@ -18,6 +18,7 @@ if setpriv --help 2>/dev/null | grep -q -- --pdeathsig; then
 fi
 
 pids=()
+declare -A process_id_of
 stop_all() { kill -s TERM "${pids[@]}" 2>/dev/null; }
 trap stop_all TERM INT HUP
 
@@ -26,21 +27,39 @@ for ((i = 0; i < num_processes; i++)); do
     "${on_parent_death[@]}" python -m gans.main --coordinator_address="127.0.0.1:${port}" \
     --num_processes="${num_processes}" --process_id="${i}" "$@" &
   pids+=($!)
+  process_id_of[$!]=${i}
 done
 
 status=0
 running=("${pids[@]}")
 while ((${#running[@]})); do
-  wait -n -p finished "${running[@]}"
+  wait -n -p finished "${running[@]}" 2>/dev/null
   code=$?
-  [[ -n ${finished:-} ]] || continue  # A trapped signal ended the wait (and unset finished).
+  if [[ -z ${finished:-} ]]; then
+    # A trapped signal ended the wait (and unset finished), or a process had ended before it: bash has
+    # reaped it already (e.g. while the loop sent SIGTERM), and wait -n says "no such job" for it while
+    # a plain wait still gives its status.
+    for pid in "${running[@]}"; do
+      if ! kill -0 "${pid}" 2>/dev/null; then
+        finished=${pid}
+        wait "${pid}"
+        code=$?
+        break
+      fi
+    done
+    [[ -n ${finished:-} ]] || continue
+  fi
   still=()
   for pid in "${running[@]}"; do [[ ${pid} == "${finished}" ]] || still+=("${pid}"); done
   running=("${still[@]+"${still[@]}"}")
-  if ((code != 0 && status == 0)); then
-    echo "launch/multiprocess_cpu.sh: process ${finished} exited with status ${code}; stopping the others" >&2
+  ((code == 0)) && continue
+  echo -n "launch/multiprocess_cpu.sh: process ${process_id_of[${finished}]} (pid ${finished}) exited with status ${code}" >&2
+  if ((status == 0)); then
+    echo "; stopping the others" >&2
     status=${code}
     stop_all
+  else
+    echo >&2
   fi
 done
 exit "${status}"

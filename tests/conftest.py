@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 from absl import flags
 import jax
@@ -102,6 +103,16 @@ def same_params(a, b) -> bool:
 def any_param_moved(before, after) -> bool:
   """Whether any array of the param tree ``after`` differs from ``before`` (training did something)."""
   return any(jax.tree.leaves(jax.tree.map(lambda x, y: not np.array_equal(x, y), before, after)))
+
+
+def wait_for_line(process, needle: str, timeout: float = 120) -> None:
+  """Reads ``process``'s stderr (a text pipe) up to a line with ``needle``."""
+  deadline = time.time() + timeout
+  for line in process.stderr:
+    if needle in line:
+      return
+    assert time.time() < deadline, f'no {needle!r} within {timeout} s'
+  raise AssertionError(f'process ended ({process.wait()}) before printing {needle!r}')
 
 
 def tiny_overrides(idx_dir, tfds_dir, steps=4):

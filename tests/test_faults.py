@@ -17,7 +17,7 @@ import sys
 import time
 import types
 
-from conftest import REPO, load_params, tiny_config, tiny_overrides
+from conftest import REPO, load_params, same_params, tiny_config, tiny_overrides, wait_for_line
 from etils import epath
 import jax
 import numpy as np
@@ -36,11 +36,6 @@ SMALL_NETS_FLAGS = [
 ]
 
 
-def _same_params(a, b) -> bool:
-  leaves = jax.tree.leaves(jax.tree.map(np.array_equal, a, b))
-  return bool(leaves) and all(leaves)
-
-
 def _start_main(idx_dir, tfds_dir, workdir, *extra):
   args = [
     sys.executable,
@@ -56,15 +51,6 @@ def _start_main(idx_dir, tfds_dir, workdir, *extra):
   )
 
 
-def _wait_for_line(process, needle: str, timeout: float = 120) -> None:
-  deadline = time.time() + timeout
-  for line in process.stderr:
-    if needle in line:
-      return
-    assert time.time() < deadline, f'no {needle!r} within {timeout} s'
-  raise AssertionError(f'process ended ({process.wait()}) before printing {needle!r}')
-
-
 def test_sigterm_checkpoints_and_resume_equals_uninterrupted(idx_dir, tfds_dir, tmp_path):
   flags = [
     *SMALL_NETS_FLAGS,
@@ -74,7 +60,7 @@ def test_sigterm_checkpoints_and_resume_equals_uninterrupted(idx_dir, tfds_dir, 
     '--config.train.sample_every=100000',
   ]
   interrupted = _start_main(idx_dir, tfds_dir, tmp_path / 'interrupted', *flags)
-  _wait_for_line(interrupted, 'step 40/3000')
+  wait_for_line(interrupted, 'step 40/3000')
   interrupted.send_signal(signal.SIGTERM)
   _, stderr = interrupted.communicate(timeout=120)
   assert interrupted.returncode == 0, stderr[-2000:]
@@ -87,7 +73,7 @@ def test_sigterm_checkpoints_and_resume_equals_uninterrupted(idx_dir, tfds_dir, 
   for workdir in ('interrupted', 'straight'):
     process = _start_main(idx_dir, tfds_dir, tmp_path / workdir, *flags, *end)
     assert process.wait(timeout=300) == 0, process.stderr.read()[-2000:]
-  assert _same_params(
+  assert same_params(
     load_params(tmp_path / 'interrupted', stopped_at + 7),
     load_params(tmp_path / 'straight', stopped_at + 7),
   )
@@ -207,7 +193,7 @@ def test_same_seed_gives_bit_identical_parameters(idx_dir, tfds_dir, tmp_path):
     train.train_and_evaluate(
       tiny_config('gan', idx_dir, tfds_dir, steps=4, **SMALL_NETS), str(tmp_path / name)
     )
-  assert _same_params(load_params(tmp_path / 'a', 4), load_params(tmp_path / 'b', 4))
+  assert same_params(load_params(tmp_path / 'a', 4), load_params(tmp_path / 'b', 4))
 
 
 @pytest.mark.parametrize(
@@ -328,7 +314,7 @@ def test_a_second_run_in_a_workdir_is_refused_while_the_first_runs(
   ]
   first = _start_main(idx_dir, tfds_dir, workdir, *flags)
   started.append(first)
-  _wait_for_line(first, 'step 20/100000')
+  wait_for_line(first, 'step 20/100000')
   second = _start_main(idx_dir, tfds_dir, workdir, *flags)
   started.append(second)
   _, stderr = second.communicate(timeout=180)
@@ -339,7 +325,7 @@ def test_a_second_run_in_a_workdir_is_refused_while_the_first_runs(
   ), stderr[-2000:]
   assert 'gans.main' in stderr.split('in use by another run')[1]  # Its command line.
 
-  _wait_for_line(first, '/100000 |')  # The first one trains on, then stops cleanly.
+  wait_for_line(first, '/100000 |')  # The first one trains on, then stops cleanly.
   first.send_signal(signal.SIGTERM)
   _, stderr = first.communicate(timeout=120)
   assert first.returncode == 0 and 'Stopped at step' in stderr, stderr[-2000:]
@@ -407,7 +393,7 @@ def test_disk_full_during_a_checkpoint_stops_and_resumes_from_the_previous_one(
   train.train_and_evaluate(config, str(workdir))
   assert 'Training gan from step 2 to 8' in caplog.text
   train.train_and_evaluate(config, str(straight))
-  assert _same_params(load_params(workdir, 8), load_params(straight, 8))
+  assert same_params(load_params(workdir, 8), load_params(straight, 8))
 
 
 def test_a_failing_write_below_python_stops_the_run_naming_the_error(idx_dir, tfds_dir, tmp_path):
@@ -518,7 +504,7 @@ def test_a_step_that_never_completes_ends_the_run_naming_it(
     [sys.executable, '-c', script], cwd=REPO, stderr=subprocess.PIPE, text=True
   )
   started.append(process)
-  _wait_for_line(process, 'step 10/1000')
+  wait_for_line(process, 'step 10/1000')
   stuck_since = time.monotonic()
   if signal_after_s is not None:
     time.sleep(signal_after_s)

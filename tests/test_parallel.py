@@ -10,13 +10,13 @@ import subprocess
 import sys
 import time
 
-from conftest import REPO, load_params, tiny_config, tiny_overrides
+from conftest import REPO, load_params, tiny_config, tiny_overrides, wait_for_line
 import jax
 import numpy as np
 import psutil
 import pytest
 
-from gans import train
+from gans import peers, train
 from gans.data import datasets
 
 # Small nets (BatchNorm in G: its statistics must be over the global batch) and a few steps of SGD (Adam
@@ -50,7 +50,7 @@ sys.path.insert(0, {tests!r})
 import jax
 assert jax.device_count() == 8, jax.devices()
 from conftest import tiny_config
-from gans import train
+from gans import peers, train
 train.train_and_evaluate(tiny_config({recipe!r}, {idx_dir!r}, {tfds_dir!r}, **{overrides!r}), {workdir!r})
 """
 
@@ -202,11 +202,7 @@ def test_sigterm_stops_both_processes_at_one_checkpointed_step(idx_dir, tfds_dir
     '--config.train.sample_every=100000',
   )
   try:
-    deadline = time.time() + 240
-    for line in launcher.stderr:
-      if 'step 20/100000' in line:
-        break
-      assert time.time() < deadline, 'no step 20 within 240 s'
+    wait_for_line(launcher, 'step 20/100000', timeout=240)
     children = psutil.Process(launcher.pid).children()
     assert len(children) == 2
     (launcher if target == 'launcher' else children[1]).send_signal(signal.SIGTERM)
@@ -218,6 +214,97 @@ def test_sigterm_stops_both_processes_at_one_checkpointed_step(idx_dir, tfds_dir
   assert len(stops) == 2 and stops[0] == stops[1], stderr[-3000:]
   assert os.listdir(tmp_path / 'checkpoints') == [stops[0]]
   assert not any(child.is_running() for child in children)
+
+
+def test_a_killed_process_ends_the_other_naming_it_and_a_rerun_resumes(idx_dir, tfds_dir, tmp_path):
+  """SIGKILL to one of the two processes (not through the launcher): the other ends at once with one
+  line naming it and status 4, well within the heartbeat timeout; the same command with both then
+  resumes from the last checkpoint and ends with the parameters of an uninterrupted run."""
+  killed, whole = tmp_path / 'killed', tmp_path / 'whole'
+  flags = (
+    '--heartbeat_timeout_s=10',
+    '--config.train.steps=200',
+    '--config.train.log_every=10',
+    '--config.train.checkpoint_every=10',
+    '--config.train.sample_every=200',
+  )
+  launcher = _launch(idx_dir, tfds_dir, killed, *flags)
+  try:
+    wait_for_line(launcher, 'step 20/200', timeout=240)
+    victim = next(
+      child
+      for child in psutil.Process(launcher.pid).children()
+      if '--process_id=1' in child.cmdline()
+    )
+    victim.kill()
+    killed_at = time.time()
+    _, stderr = launcher.communicate(timeout=60)
+    ended_after = time.time() - killed_at
+  finally:
+    _end(launcher, killed)
+  assert launcher.returncode == 128 + signal.SIGKILL, stderr[
+    -3000:
+  ]  # The launcher: the first failure.
+  assert ended_after < 10, (
+    ended_after,
+    stderr[-3000:],
+  )  # The heartbeat timeout is not needed here.
+  fatal = [line for line in stderr.splitlines() if line.startswith('FATAL')]
+  assert len(fatal) == 1, stderr[-3000:]
+  assert fatal[0].startswith(
+    f'FATAL process 1 of 2 (pid {victim.pid} has exited): the run cannot go on'
+  )
+  assert 'Process 0 exits with status 4' in fatal[0]
+  assert re.search(r'process 0 \(pid \d+\) exited with status 4$', stderr, re.M), stderr[-3000:]
+
+  for workdir in (killed, whole):  # The same command with both processes; an uninterrupted run.
+    launcher = _launch(idx_dir, tfds_dir, workdir, *flags)
+    try:
+      _, stderr = launcher.communicate(timeout=300)
+    finally:
+      _end(launcher, workdir)
+    assert launcher.returncode == 0, stderr[-3000:]
+    if workdir == killed:
+      resumed = re.search(r'Training gan from step (\d+) to 200', stderr)
+      assert resumed and 0 < int(resumed.group(1)) < 200, stderr[-3000:]
+  a, b = load_params(killed, 200), load_params(whole, 200)
+  assert jax.tree.all(jax.tree.map(np.array_equal, a, b))
+
+
+def test_peers_lost_names_exited_and_stopped_processes_of_this_machine(monkeypatch):
+  """``gans.peers.lost``: a pid gone or reused is exited, a SIGSTOPped one stopped (not lost), a
+  process on another machine unchecked."""
+  gone = subprocess.Popen(['true'])
+  gone.wait()
+  stopped = subprocess.Popen(['sleep', '60'])
+  try:
+    stopped.send_signal(signal.SIGSTOP)
+    while peers._proc_state(stopped.pid)[0] not in ('T', 't'):
+      time.sleep(0.01)
+    here = peers._this_machine()
+    monkeypatch.setattr(peers, '_count', 5)
+    monkeypatch.setattr(
+      peers,
+      '_peers',
+      {
+        1: (here, gone.pid, '1'),
+        2: (here, os.getpid(), '1'),  # This pid, another start time: a reused pid.
+        3: (here, stopped.pid, peers._proc_state(stopped.pid)[1]),
+        4: ('elsewhere/1', 1, '1'),
+      },
+    )
+    exited, paused, elsewhere = peers.lost()
+    assert exited == {1: f'pid {gone.pid} has exited', 2: f'pid {os.getpid()} has exited'}
+    assert paused == {3: f'pid {stopped.pid} is stopped: SIGSTOP or a debugger'} and elsewhere == [
+      4
+    ]
+    assert peers.describe().endswith(
+      f'process 3 of 5 (pid {stopped.pid} is stopped: SIGSTOP or a debugger) on this machine; '
+      'process 4 on another machine is not checked'
+    )
+  finally:
+    stopped.kill()
+    stopped.wait()
 
 
 def _end(launcher, workdir) -> None:
