@@ -22,6 +22,8 @@ Choices that differ from the paper, for the 28×28 images and the 2-core CPU: 32
       --config.sample.input_dir=DIR --config.sample.direction=b2a
 """
 
+import ml_collections
+
 from gans import config_lib
 from gans.methods import cyclegan
 
@@ -39,10 +41,11 @@ def get_config(dataset='fashion_mnist'):
     discriminator_kwargs=dict(features=32, layers=1),
   )
   c.loss = cyclegan.loss_config(cycle_weight=10.0, identity_weight=0.5)
-  steps = 2_500
+  # The schedule follows --config.train.steps: constant for its first half, then linear to 0.
+  steps = ml_collections.FieldReference(2_500)
   for player in ('g', 'd'):
     c.optim[player] = config_lib.optimizer(
-      'adam', lr=2e-4, b1=0.5, decay_start=steps // 2, decay_steps=steps // 2
+      'adam', lr=2e-4, b1=0.5, decay_start=steps // 2, decay_steps=steps - steps // 2
     )
   c.train.steps = steps
   c.train.batch_size = 4
