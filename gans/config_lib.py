@@ -55,7 +55,7 @@ def base_config(method: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     value_range=(0.0, 1.0),  # Pixels are scaled to this range; generators output it.
     toy_train_size=100_000,  # Points per split of the toy mixtures (source=toy).
     stacked_images=0,  # > 0: that many random images per example as its channels (3: 1,000 modes).
-    domain_b='',  # A second domain as image_b: '' (none) | edges (gans.data.domains; CycleGAN).
+    domain_b='',  # A second domain as image_b: '' (none) | edges | splits (gans.data.domains; CycleGAN).
     center_crop=0,  # > 0: centred square crop of this side at load time (CelebA: 108).
     image_size=0,  # > 0: resize (antialiased) to this side at load time, after the crop.
     label_attribute='',  # The class is this boolean attribute (CelebA, no labels), e.g. 'Male'.

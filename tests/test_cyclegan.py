@@ -15,9 +15,10 @@ import ml_collections
 import numpy as np
 from PIL import Image
 import pytest
+import tensorflow_datasets as tfds
 
 from gans import config_lib, optim
-from gans.data import domains
+from gans.data import datasets, domains
 from gans.methods import cyclegan, image_pool
 from gans.nets import cyclegan as cyclegan_nets
 
@@ -283,3 +284,49 @@ def test_cyclegan_trains_evaluates_and_translates_a_folder_through_main(
     run_main(*translate[:-1], f'--config.sample.input_dir={tmp_path}')
   with pytest.raises(ValueError, match='translates images rather than sampling them'):
     run_main(*flags, '--mode=sample')
+
+
+class _Source:
+  """A TFDS data source over examples made by the test (``tfds.testing.mock_data``'s hook)."""
+
+  def __init__(self, examples, dataset_info):
+    self.examples, self.dataset_info = examples, dataset_info
+
+  def __len__(self):
+    return len(self.examples)
+
+  def __getitem__(self, key):
+    return self.examples[key]
+
+  def __getitems__(self, keys):
+    return [self.examples[key] for key in keys]
+
+
+def test_tfds_cycle_gan_pairs_load_as_two_domains_of_one_split(tmp_path):
+  rng = np.random.default_rng(0)
+  sizes = {'trainA': (6, 16), 'trainB': (4, 16), 'testA': (3, 16), 'testB': (2, 8)}
+  examples = {
+    name: [
+      {'image': rng.integers(0, 255, (side, side, 3), dtype=np.uint8), 'label': name.endswith('B')}
+      for _ in range(num)
+    ]
+    for name, (num, side) in sizes.items()
+  }
+  config = config_lib.load_recipe(f'{REPO}/configs/cyclegan.py', 'horse2zebra')
+  config.data.tfds_dir = str(tmp_path)
+  info = tfds.builder(config.data.name, data_dir=str(tmp_path)).info  # Features only: nothing read.
+
+  def source(builder, split, **_):
+    del builder
+    return _Source(examples[split], info)
+
+  with tfds.testing.mock_data(as_data_source_fn=source):
+    train = datasets.load_split(config.data, 'train')
+    with pytest.raises(ValueError, match='the two domains differ in shape: .*data.image_size=S'):
+      datasets.load_split(config.data, 'test')  # testB's images are 8×8.
+  assert config.data.name == 'cycle_gan/horse2zebra' and train.order_groups == {'image_b': 1}
+  assert train['image'].shape == (6, 16, 16, 3) and train['image_b'].shape == (6, 16, 16, 3)
+  np.testing.assert_array_equal(train['image'], [e['image'] for e in examples['trainA']])
+  b_images = [e['image'] for e in examples['trainB']]
+  used = [next(i for i, b in enumerate(b_images) if (b == row).all()) for row in train['image_b']]
+  assert sorted(set(used)) == [0, 1, 2, 3]  # B resampled to A's 6 rows, every B image used.

@@ -261,7 +261,7 @@ def base_config(data_config):
   return base
 
 
-DOMAINS_B = ('', 'edges')
+DOMAINS_B = ('', 'edges', 'splits')
 
 
 def streamable(data_config) -> bool:
@@ -297,7 +297,7 @@ def open_split(data_config, split: str) -> SplitSource:
 def load_split(data_config, split: str) -> Split:
   """Reads the whole ``split`` of ``data_config.name`` into memory (a one-off cost at start-up), stacked
   over ``data_config.stacked_images`` channels when that is > 0, with a second domain ``image_b`` when
-  ``data_config.domain_b`` names one (``edges``: ``gans.data.domains``)."""
+  ``data_config.domain_b`` names one (``edges`` or ``splits``: ``gans.data.domains``)."""
   seed = {'train': 0, 'test': 1}.get(split, 2)
   stacked = data_config.get('stacked_images', 0)
   if stacked:
@@ -305,10 +305,14 @@ def load_split(data_config, split: str) -> Split:
   domain_b = data_config.get('domain_b', '')
   if domain_b not in DOMAINS_B:
     raise ValueError(f"config.data.domain_b={domain_b!r}: use one of {DOMAINS_B[1:]} or '' (none).")
-  if domain_b:
+  if domain_b == 'edges':
     base = load_split(base_config(data_config), split)
     arrays, groups = domains.edges_domains(base['image'], base['label'], seed)
     return Split(arrays, base.num_classes, order_groups=groups)
+  if domain_b == 'splits':  # TFDS cycle_gan: trainA / trainB, testA / testB.
+    a, b = (load_split(base_config(data_config), split + side) for side in 'AB')
+    arrays, groups = domains.split_domains(a['image'], a['label'], b['image'], seed)
+    return Split(arrays, a.num_classes, order_groups=groups)
   if data_config.source == 'toy':
     return _toy_split(data_config, split)
   return open_split(data_config, split).load()

@@ -1,4 +1,5 @@
-"""Two-domain data for unpaired translation (CycleGAN), offline and with a known answer.
+"""Two-domain data for unpaired translation (CycleGAN): offline with a known answer (``edges``), or two
+splits of a dataset (``splits``: TFDS's ``cycle_gan/<pair>``, ``trainA``/``trainB``, ``testA``/``testB``).
 
 ``edges_split`` turns a split of images into domain A = the images and domain B = the edge maps of a
 different shuffle of the same images, so no (image, its own edges) pair is ever fed:
@@ -58,3 +59,25 @@ def edges_domains(
   shuffle = np.random.default_rng(seed).permutation(len(images))
   arrays = {'image': images, 'image_b': edges[shuffle], 'label': labels, 'edges': edges}
   return arrays, {'image_b': 1}
+
+
+def resampled_rows(num_b: int, num_a: int, seed: int) -> np.ndarray:
+  """Rows of a domain of ``num_b`` examples for a split of ``num_a`` rows: permutations of ``num_b``
+  (seeded) laid end to end and cut to ``num_a``, so every B example is used as evenly as possible."""
+  rng = np.random.default_rng(seed)
+  return np.concatenate([rng.permutation(num_b) for _ in range(-(-num_a // num_b))])[:num_a]
+
+
+def split_domains(
+  images_a: np.ndarray, labels_a: np.ndarray, images_b: np.ndarray, seed: int
+) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+  """Domain A = ``images_a`` [N_A, H, W, C], domain B = ``images_b`` [N_B, H, W, C] (another split, e.g.
+  ``trainB``), as the arrays of one split of N_A rows: B's examples by ``resampled_rows`` (N_A ≠ N_B in
+  general), drawn in an order of their own (group 1) as in ``edges_domains``."""
+  if images_a.shape[1:] != images_b.shape[1:]:
+    raise ValueError(
+      f'the two domains differ in shape: A {images_a.shape[1:]}, B {images_b.shape[1:]}; resize both '
+      'to one side with --config.data.image_size=S (and config.data.center_crop for non-square ones).'
+    )
+  rows = resampled_rows(len(images_b), len(images_a), seed)
+  return {'image': images_a, 'image_b': images_b[rows], 'label': labels_a}, {'image_b': 1}
