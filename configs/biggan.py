@@ -21,8 +21,19 @@ IS 9.96; DCGAN FID 48.3; WGAN-GP FID 54.0. This project's FID uses its own class
 offline (README), so those numbers are comparable only with Inception features
 (``--config.eval.feature_extractor=inception`` where its weights are available).
 
+``imagenet128`` (a pod; TFDS ``imagenet2012``, whose ILSVRC2012 tars the user downloads into
+``<tfds_dir>/downloads/manual``): the paper's 128×128 architecture: G ch 96 with up-block widths (16, 8, 4, 2, 1)
+(5 up-blocks from 4×4), z 120 in 6 chunks of 20, shared embedding 128, self-attention at 64×64 in G and
+D; D ch 96, widths (1, 2, 4, 8, 16, 16) (5 pooling blocks, then one without); global batch 2048, Adam G 1e-4
+and D 4e-4 with β = (0, 0.999), 2 D steps per G step, orthogonal regularisation β = 1e-4, EMA 0.9999 from
+step 20,000. Each image's centred square of its shorter side is resized to 128 (``data.center_crop=-1``);
+the split (1.28M images) is streamed from disk (``train.feed=auto`` picks ``stream``). 150,000 steps is a
+budget to set, not the paper's count. FID needs Inception features: ``--config.eval.feature_weights=PATH``
+(the pytorch-fid weights, docs/evaluation.md). On TPU ``--config.model.dtype=bfloat16`` halves the memory.
+
     python -m gans.main --config=configs/biggan.py
     python -m gans.main --config=configs/biggan.py:cifar10
+    sbatch --nodes=32 launch/slurm.sbatch --config=configs/biggan.py:imagenet128 --workdir=/shared/runs/biggan128
     python -m gans.main --config=configs/biggan.py --mode=eval --config.sample.truncation=0.5
 """
 
@@ -33,6 +44,8 @@ from gans.methods import biggan
 
 
 def get_config(dataset='fashion_mnist'):
+  if dataset == 'imagenet128':
+    return _imagenet128()
   cifar = dataset == 'cifar10'
   c = config_lib.base_config(
     biggan.method_config(
@@ -41,7 +54,7 @@ def get_config(dataset='fashion_mnist'):
       ema_start=1_000 if cifar else 500,
     )
   )
-  config_lib.set_dataset(c, dataset, supported=('fashion_mnist', 'mnist', 'cifar10'))
+  config_lib.set_dataset(c, dataset, supported=('fashion_mnist', 'mnist', 'cifar10', 'imagenet128'))
   c.data.image_size = 32
   c.data.value_range = (-1.0, 1.0)
   ch = 64 if cifar else 16
@@ -63,4 +76,36 @@ def get_config(dataset='fashion_mnist'):
   c.train.checkpoint_every = 1_000
   c.train.log_every = 100
   c.sample.truncation = config_dict.placeholder(float)  # τ > 0, or None: no truncation.
+  return c
+
+
+def _imagenet128():
+  """The paper's 128×128 ImageNet setting (module docstring), for a pod."""
+  c = config_lib.base_config(biggan.method_config(n_critic=2, ema_decay=0.9999, ema_start=20_000))
+  config_lib.set_dataset(c, 'imagenet128')
+  c.data.value_range = (-1.0, 1.0)
+  c.model = dict(
+    dtype='float32',
+    generator='biggan.Generator',
+    generator_kwargs=dict(
+      ch=96, widths=(16, 8, 4, 2, 1), z_dim=120, shared_dim=128, attention_resolution=64
+    ),
+    discriminator='biggan.Discriminator',
+    discriminator_kwargs=dict(
+      ch=96,
+      widths=(1, 2, 4, 8, 16, 16),
+      pool=(True, True, True, True, True, False),
+      attention_resolution=64,
+    ),
+  )
+  c.loss = biggan.loss_config(orthogonal_weight=1e-4)
+  c.optim.g = config_lib.optimizer('adam', lr=1e-4, b1=0.0, b2=0.999)
+  c.optim.d = config_lib.optimizer('adam', lr=4e-4, b1=0.0, b2=0.999)
+  c.train.batch_size = 2048
+  c.train.steps = 150_000
+  c.train.sample_every = c.train.checkpoint_every = 2_000
+  c.train.log_every = 100
+  c.eval.feature_extractor = 'inception'  # With --config.eval.feature_weights=PATH.
+  c.eval.batch_size = 256
+  c.sample.truncation = config_dict.placeholder(float)
   return c

@@ -56,7 +56,7 @@ def base_config(method: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     toy_train_size=100_000,  # Points per split of the toy mixtures (source=toy).
     stacked_images=0,  # > 0: that many random images per example as its channels (3: 1,000 modes).
     domain_b='',  # A second domain as image_b: '' (none) | edges | splits (gans.data.domains; CycleGAN).
-    center_crop=0,  # > 0: centred square crop of this side at load time (CelebA: 108).
+    center_crop=0,  # > 0: centred square of this side at load time (CelebA: 108); -1: each image's short side.
     image_size=0,  # > 0: resize (antialiased) to this side at load time, after the crop.
     label_attribute='',  # The class is this boolean attribute (CelebA, no labels), e.g. 'Male'.
     in_memory_limit_mb=4096.0,  # train.feed=auto streams a training split larger than this from disk.
@@ -138,6 +138,9 @@ DATASETS = {
     dict(source='tfds', name='celeb_a', center_crop=108, image_size=64, label_attribute='Male'),
     64,
   ),
+  # TFDS catalogue, manual download (the ILSVRC2012 tars in <tfds_dir>/downloads/manual): each image's
+  # centred square of its shorter side resized to 128 (center_crop=-1); streamed (1.28M images, ~60 GB).
+  'imagenet128': (dict(source='tfds', name='imagenet2012', center_crop=-1, image_size=128), 128),
 }
 
 

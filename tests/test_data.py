@@ -14,7 +14,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from gans import parallel
-from gans.data import datasets, idx, input_pipeline
+from gans.data import datasets, idx, input_pipeline, transforms
 
 
 def data_config(**fields):
@@ -292,3 +292,17 @@ def test_an_order_group_is_drawn_in_its_own_resumable_order_by_both_feeds():
     batch = select(next(device), jnp.int32(3 + i))
     for name in host:
       assert np.asarray(batch[name]).tobytes() == resumed[name][i].tobytes(), (name, i)
+
+
+def test_images_of_varying_sizes_are_cropped_to_their_short_side_and_resized(tmp_path):
+  """ImageNet-style data (``data.center_crop=-1``): each image's centred square, resized on its own."""
+  config = data_config(
+    name='imagenet2012', source='tfds', tfds_dir=str(tmp_path), center_crop=-1, image_size=16
+  )
+  with tfds.testing.mock_data(num_examples=6):  # Random image sizes, as the feature allows.
+    split = datasets.load_split(config, 'train')
+  assert split['image'].shape == (6, 16, 16, 3) and split['image'].dtype == np.uint8
+  wide = np.zeros((20, 40, 3), np.uint8)
+  wide[:, 10:30] = 200  # The centred 20×20 square is all 200, the rest 0.
+  assert (transforms.square_resize(wide, 10) == 200).all()
+  assert transforms.square_resize(wide, 0).shape == (20, 20, 3)

@@ -325,8 +325,13 @@ def _bytes(array: np.ndarray) -> tuple:
 def _columns(examples: list[dict], data_config) -> dict[str, np.ndarray]:
   """Examples decoded by TFDS -> ``{'image': [n, H, W, C], 'label': [n]}`` (the label: ``_label``)."""
   attribute = data_config.get('label_attribute', '')
+  if data_config.get('center_crop', 0) == transforms.SHORT_SIDE:  # Sizes vary: one image at a time.
+    size = data_config.get('image_size', 0)
+    images = [transforms.square_resize(example['image'], size) for example in examples]
+  else:
+    images = [example['image'] for example in examples]
   return {
-    'image': np.stack([example['image'] for example in examples]),
+    'image': np.stack(images),
     'label': np.asarray([_label(example, attribute, data_config.name) for example in examples]),
   }
 
@@ -371,6 +376,10 @@ def _column_decoder(source, data_config):
 def _decode(columns: dict[str, np.ndarray], data_config) -> dict[str, np.ndarray]:
   """``{'image', 'label'}`` columns -> ``{'image': uint8 [n, H, W, C] cropped and resized, 'label': int32
   [n]}``."""
+  if (
+    data_config.get('center_crop', 0) == transforms.SHORT_SIDE
+  ):  # Done per example in ``_columns``.
+    return {'image': columns['image'].astype(np.uint8), 'label': columns['label'].astype(np.int32)}
   images = transforms.crop_and_resize(
     columns['image'].astype(np.uint8),
     data_config.get('center_crop', 0),

@@ -4,6 +4,10 @@
 ``crop`` (CelebA's faces: 108 of 178 x 218), then an antialiased bilinear resize to side ``size``
 (``jax.image.resize``: a triangle filter widened by the scale when down-sampling, i.e. area-like averaging),
 rounded back to uint8. Chunks of ``chunk`` images bound the float32 working memory.
+
+Images of varying sizes (ImageNet) cannot be stacked before cropping: ``config.data.center_crop = -1``
+takes each image's centred square of its shorter side and resizes it to ``image_size`` on its own
+(``square_resize``: PIL's bilinear filter, antialiased when down-sampling), before the examples are stacked.
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
+from PIL import Image
+
+SHORT_SIDE = -1  # config.data.center_crop: each image's centred square of its shorter side.
 
 
 def center_crop(images: np.ndarray, crop: int) -> np.ndarray:
@@ -54,3 +61,18 @@ def crop_and_resize(
   return np.concatenate(
     [np.asarray(_resize(images[i : i + chunk], size)) for i in range(0, len(images), chunk)]
   )
+
+
+def square_resize(image: np.ndarray, size: int) -> np.ndarray:
+  """One uint8 image [H, W, C] of any size -> its centred square of side min(H, W), resized to
+  [size, size, C] (bilinear; ``size`` 0 keeps the square's side)."""
+  height, width = image.shape[:2]
+  side = min(height, width)
+  top, left = (height - side) // 2, (width - side) // 2
+  square = image[top : top + side, left : left + side]
+  if not size or side == size:
+    return np.ascontiguousarray(square)
+  channels = square.shape[-1]
+  picture = Image.fromarray(square[..., 0] if channels == 1 else square)
+  resized = np.asarray(picture.resize((size, size), Image.BILINEAR), np.uint8)
+  return resized.reshape(size, size, channels)
