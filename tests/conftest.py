@@ -18,9 +18,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def pytest_configure(config):
-  """Compiled programs are cached on disk for the session, in this process and in the subprocesses the
-  tests start (they inherit the environment): recipes that several tests train compile once."""
-  import jax
+  """Compiled programs are cached on disk for the session in the subprocesses the tests start (they
+  inherit the environment): recipes that several ``gans.main`` runs train compile once. Not in this
+  process: late in full-suite runs, writing a program to the cache crashed jaxlib 0.10.2's executable
+  serialisation here (a segfault in ``compilation_cache.put_executable_and_time``, twice on 2026-12-01,
+  in ``test_recipe_on_another_dataset_trains_a_step_at_its_size``; not with the file alone)."""
 
   from gans import xla_flags
 
@@ -29,8 +31,6 @@ def pytest_configure(config):
   if cache is not None:
     os.environ['JAX_COMPILATION_CACHE_DIR'] = str(cache)
     os.environ['JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS'] = '0.5'
-    jax.config.update('jax_compilation_cache_dir', str(cache))
-    jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.5)
 
 
 def write_idx_dataset(directory, num_train=256, num_test=128, seed=0):
