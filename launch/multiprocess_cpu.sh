@@ -8,7 +8,9 @@
 # step and exit 0), and the launcher waits for them; where util-linux's setpriv is installed, the processes
 # also get SIGTERM when the launcher itself is killed (SIGKILL included). When a process fails, the others
 # get SIGTERM too: the run cannot go on without it. Every process that fails is named (its --process_id, pid
-# and status) on stderr. Exit status: 0 when every process succeeded, else that of the first one that failed.
+# and status) on stderr. Exit status: 0 when every process succeeded, else that of the first one that failed
+# for a reason of its own: status 4 (a process that saw a peer die, see gans/peers.py) gives way to the
+# dead peer's own status, whichever of the two is reaped first.
 set -uo pipefail
 num_processes=$1; devices=$2; shift 2
 port=${GANS_COORDINATOR_PORT:-$((20000 + RANDOM % 20000))}
@@ -53,13 +55,13 @@ while ((${#running[@]})); do
   for pid in "${running[@]}"; do [[ ${pid} == "${finished}" ]] || still+=("${pid}"); done
   running=("${still[@]+"${still[@]}"}")
   ((code == 0)) && continue
-  echo -n "launch/multiprocess_cpu.sh: process ${process_id_of[${finished}]} (pid ${finished}) exited with status ${code}" >&2
+  echo "launch/multiprocess_cpu.sh: process ${process_id_of[${finished}]} (pid ${finished}) exited with status ${code}" >&2
   if ((status == 0)); then
-    echo "; stopping the others" >&2
+    echo "launch/multiprocess_cpu.sh: stopping the others" >&2
     status=${code}
     stop_all
-  else
-    echo >&2
+  elif ((status == 4 && code != 4)); then
+    status=${code}  # The cause: the process that a status-4 survivor saw die may be reaped after it.
   fi
 done
 exit "${status}"

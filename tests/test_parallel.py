@@ -244,7 +244,7 @@ def test_a_killed_process_ends_the_other_naming_it_and_a_rerun_resumes(idx_dir, 
     _end(launcher, killed)
   assert launcher.returncode == 128 + signal.SIGKILL, stderr[
     -3000:
-  ]  # The launcher: the first failure.
+  ]  # The launcher: the dead process's status, not the survivor's 4, whichever is reaped first.
   assert ended_after < 10, (
     ended_after,
     stderr[-3000:],
