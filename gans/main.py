@@ -21,7 +21,17 @@ from absl import app, flags, logging
 import jax
 from ml_collections import config_flags
 
-from gans import checkpoint, config_guard, export, parallel, peers, train, workdir_lock, xla_flags
+from gans import (
+  checkpoint,
+  config_guard,
+  export,
+  malloc_arenas,
+  parallel,
+  peers,
+  train,
+  workdir_lock,
+  xla_flags,
+)
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file(
@@ -149,6 +159,7 @@ def main(argv):
     raise app.UsageError(f'unexpected arguments: {" ".join(argv[1:])}')
   if not FLAGS.library_logs:
     logging.get_absl_handler().python_handler.addFilter(_only_own_info_logs)
+  malloc_arenas.limit()  # Before JAX's and orbax's threads allocate.
   added_xla_flags = xla_flags.set_defaults()  # Before JAX starts a backend.
   config = FLAGS.config
   workdir = FLAGS.workdir or default_workdir(config_flags.get_config_filename(FLAGS['config']))
