@@ -271,7 +271,8 @@ def render_sample_kind(kind: str, method, state, config, rng, *, workdir: str = 
     methods.require(method, base.TextConditional, config.method.name)
   if kind == 'text':
     return {
-      name: grid(images) for name, images in method.text_figures(state, rng, cfg.captions).items()
+      name: grid(images)
+      for name, images in method.text_figures(state, rng, cfg.captions, steps=cfg.steps).items()
     }
   if kind == 'style_transfer':
     if cfg.input_dir:

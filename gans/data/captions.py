@@ -123,8 +123,7 @@ class Vocabulary:
       if len(found) > max_length:
         raise ValueError(
           f'{place} has {len(found)} words, more than config.data.max_caption_length={max_length}: '
-          f'shorten it or raise --config.data.max_caption_length to at least {len(found)} (the prepared '
-          'captions are rebuilt for another length).'
+          f'shorten it or raise --config.data.max_caption_length to at least {len(found)}.'
         )
       missing = [word for word in found if word not in self.ids]
       unknown_words += missing

@@ -109,8 +109,11 @@ class TextConditional(Protocol):
   def encode_captions(self, texts: str) -> Any:
     """``'a dark sneaker;a light, wide dress'`` -> int32 tokens [n, L]; ValueError naming bad captions."""
 
-  def text_figures(self, state: GameState, rng: jax.Array, texts: str) -> dict[str, jax.Array]:
-    """Samples of the captions ``texts`` (and walks between them): name -> [rows, cols, H, W, C]."""
+  def text_figures(
+    self, state: GameState, rng: jax.Array, texts: str, *, steps: int
+  ) -> dict[str, jax.Array]:
+    """Samples of the captions ``texts`` and walks of ``steps`` images between them: name -> [rows,
+    cols, H, W, C]."""
 
   def style_transfer_figures(self, state: GameState, images, texts: str) -> dict[str, jax.Array]:
     """Real ``images`` [B, H, W, C] redrawn for each caption: name -> [rows, cols, H, W, C]."""
