@@ -4,7 +4,6 @@ frozen after it, and one run through ``gans.main`` (train, evaluate, sample from
 
 from __future__ import annotations
 
-import json
 import math
 import os
 
@@ -12,12 +11,11 @@ from conftest import REPO, tiny_overrides
 import jax
 import jax.numpy as jnp
 import numpy as np
-from PIL import Image
 import pytest
 
-from gans import config_lib, losses, methods
+from gans import config_lib, losses, methods, plots, visualize
 from gans.data import datasets
-from gans.methods import gancls
+from gans.methods import base, gancls
 from gans.train import normalize
 
 TINY = dict(
@@ -103,37 +101,59 @@ def test_wrong_captions_come_from_another_class():
   )
 
 
-def test_gan_int_interpolates_only_gs_conditioning_and_s_learns_from_gs_samples_only(
-  idx_dir, tfds_dir, split
-):
-  """D after a step is the same with GAN-INT on or off, G is not; S after a step is the same for other
-  real images (it never sees them) and moves; φ and ψ are frozen in the game."""
-  h = jnp.array([[1.0, 0.0], [0.0, 1.0], [2.0, 2.0]])
-  np.testing.assert_allclose(gancls.interpolate(h, 0.5), [[0.5, 0.5], [1.0, 1.5], [1.5, 1.0]])
+@pytest.fixture(scope='module')
+def trained(idx_dir, tfds_dir, split):
+  """One compiled step (pre-training for 1 step, then the game), run from the initial state, after
+  pre-training, and after pre-training on other real images: (method, step, states, batch)."""
   config = _config(idx_dir, tfds_dir)
-  config.method.pretrain_steps = 0
+  config.method.pretrain_steps = 1
   method, state, batch = _setup(config, split)
   step = jax.jit(method.train_step)
-  after, metrics = step(state, batch)
+  pretrained, pretrain_metrics = step(state, batch)
+  played, game_metrics = step(pretrained, batch)
+  other_images = step(pretrained, {**batch, 'image': batch['image'][:, ::-1]})[0]
+  states = dict(initial=state, pretrained=pretrained, played=played, other_images=other_images)
+  return method, batch, states, (pretrain_metrics, game_metrics)
+
+
+def _same(a, b, name) -> bool:
+  return all(
+    jax.tree.leaves(jax.tree.map(np.array_equal, a.players[name].params, b.players[name].params))
+  )
+
+
+def test_gan_int_interpolates_only_gs_conditioning(idx_dir, tfds_dir, trained):
+  """D after a step is the same with GAN-INT on or off, G is not."""
+  h = jnp.array([[1.0, 0.0], [0.0, 1.0], [2.0, 2.0]])
+  np.testing.assert_allclose(gancls.interpolate(h, 0.5), [[0.5, 0.5], [1.0, 1.5], [1.5, 1.0]])
+  _, batch, states, (_, metrics) = trained
   assert float(metrics['g_interpolated_loss']) > 0
   no_int = _config(idx_dir, tfds_dir, interpolation_weight=0.0)
   no_int.method.pretrain_steps = 0
-  after_no_int = jax.jit(methods.create(no_int, (28, 28, 1), 10).train_step)(state, batch)[0]
-  other_images = {**batch, 'image': batch['image'][:, ::-1]}
-  after_other = step(state, other_images)[0]
-
-  def same(a, b, name):
-    return all(
-      jax.tree.leaves(jax.tree.map(np.array_equal, a.players[name].params, b.players[name].params))
-    )
-
-  assert same(after, after_no_int, 'd') and not same(after, after_no_int, 'g')
-  assert same(after, after_other, 's') and not same(after, state, 's')
-  assert not same(after, after_other, 'd')
-  assert same(after, state, 'text') and same(after, state, 'image_encoder')
+  step = jax.jit(methods.create(no_int, (28, 28, 1), 10).train_step)
+  after_no_int = step(states['pretrained'], batch)[0]
+  assert _same(states['played'], after_no_int, 'd') and not _same(
+    states['played'], after_no_int, 'g'
+  )
 
 
-def test_the_text_encoder_is_pretrained_by_the_matching_loss_then_frozen(idx_dir, tfds_dir, split):
+def test_s_learns_from_gs_samples_only_and_the_text_encoder_is_frozen(trained):
+  """S after a step is the same for other real images (it never sees them) and moves; φ and ψ are
+  frozen in the game; pre-training moves φ and ψ only."""
+  _, _, states, (pretrain_metrics, game_metrics) = trained
+  played, other = states['played'], states['other_images']
+  assert _same(played, other, 's') and not _same(played, states['pretrained'], 's')
+  assert not _same(played, other, 'd')
+  for name in ('text', 'image_encoder'):
+    assert _same(played, states['pretrained'], name)
+    assert not _same(states['initial'], states['pretrained'], name)
+  for name in ('g', 'd', 's'):
+    assert _same(states['initial'], states['pretrained'], name)
+  assert float(pretrain_metrics['matching_loss']) > 0 and float(pretrain_metrics['d_loss']) == 0
+  assert float(game_metrics['d_loss']) > 0 and float(game_metrics['matching_loss']) == 0
+
+
+def test_the_matching_loss_is_the_symmetric_cross_entropy():
   u = jax.random.normal(jax.random.PRNGKey(0), (4, 3))
   v = jax.random.normal(jax.random.PRNGKey(1), (4, 3))
   logits = u @ v.T / 0.5
@@ -144,42 +164,53 @@ def test_the_text_encoder_is_pretrained_by_the_matching_loss_then_frozen(idx_dir
   np.testing.assert_allclose(
     losses.symmetric_contrastive_loss(u, v, temperature=0.5), explicit, rtol=1e-5
   )
-  config = _config(idx_dir, tfds_dir)
-  config.method.pretrain_steps = 1
-  config.method.train_text_encoder = True
-  method, state, batch = _setup(config, split)
-  step = jax.jit(method.train_step)
-  first, metrics = step(state, batch)
-  assert float(metrics['matching_loss']) > 0 and float(metrics['d_loss']) == 0
-  second, metrics = step(first, batch)
-  assert float(metrics['d_loss']) > 0 and float(metrics['matching_loss']) > 0
-
-  def moved(a, b, name):
-    return not all(
-      jax.tree.leaves(jax.tree.map(np.array_equal, a.players[name].params, b.players[name].params))
-    )
-
-  assert moved(state, first, 'text') and moved(state, first, 'image_encoder')
-  assert not any(moved(state, first, name) for name in ('g', 'd', 's'))
-  assert all(moved(first, second, name) for name in ('text', 'g', 'd', 's'))
+  aligned = losses.symmetric_contrastive_loss(u, u, temperature=0.01)
+  assert float(aligned) < float(losses.symmetric_contrastive_loss(u, u[::-1], temperature=0.01))
 
 
-def test_gancls_trains_evaluates_and_samples_from_text_through_main(
-  run_main, idx_dir, tfds_dir, tmp_path
-):
+def test_sampling_from_text_and_style_transfer(trained):
+  """``--mode=sample``'s kinds text (rows of captions, walks between them) and style_transfer (each
+  real image, then G(S(x), φ(t)) per caption); a word outside the vocabulary is refused by name."""
+  method, batch, states, _ = trained
+  config, state, rng = method.config, states['played'], jax.random.PRNGKey(0)
+  texts = 'a dark sneaker;a light, wide dress'
+  config.sample.rows, config.sample.steps, config.sample.captions = 3, 5, texts
+  pictures = visualize.render_sample_kind('text', method, state, config, rng)
+  assert pictures['text'].shape == (2 * 29 + 1, 8 * 29 + 1, 1)
+  assert pictures['text_interpolation'].shape == (29 + 1, 5 * 29 + 1, 1)
+  pictures = visualize.render_sample_kind('style_transfer', method, state, config, rng)
+  assert pictures['style_transfer'].shape == (3 * 29 + 1, 3 * 29 + 1, 1)
+  images = batch['image'][0, :3]
+  grid = method.style_transfer_figures(state, images, texts)['style_transfer']
+  np.testing.assert_array_equal(grid[:, 0], images)
+  z = base.apply_eval(state.players['s'], images)
+  tokens = jnp.tile(method.encode_captions('a light, wide dress'), (3, 1))
+  np.testing.assert_allclose(
+    grid[:, 2], method.decode(state, {'z': z, 'caption': tokens}), atol=1e-5
+  )
+  config.sample.captions = 'a dark sneaker;a purple dress'
+  with pytest.raises(
+    ValueError, match="caption 2 'a purple dress' of config.sample.captions: 'purple' not in"
+  ):
+    visualize.render_sample_kind('text', method, state, config, rng)
+  with pytest.raises(ValueError, match='no captions: pass --config.sample.captions'):
+    method.encode_captions('')
+
+
+def test_gancls_trains_and_evaluates_through_main(run_main, idx_dir, tfds_dir, tmp_path):
+  """Training, then the final evaluation: D's, φ's and S's terms, the sample metrics of the default
+  captions and those of test captions and style transfer (FID, class accuracy, attribute agreement)."""
   workdir = str(tmp_path / 'gancls')
-  flags = [
+  run_main(
     f'--config={REPO}/configs/gancls.py',
     f'--workdir={workdir}',
-    *tiny_overrides(idx_dir, tfds_dir, steps=3),
+    *tiny_overrides(idx_dir, tfds_dir, steps=2),
     *TINY_FLAGS,
-    '--config.method.pretrain_steps=1',
+    '--config.method.pretrain_steps=0',
     '--config.train.batch_size=8',
-  ]
-  run_main(*flags, '--config.eval.num_samples=32')
-  run_main(*flags, '--mode=eval', '--config.eval.num_samples=32')
-  with open(os.path.join(workdir, 'eval', 'metrics.json')) as f:
-    metrics = json.load(f)
+    '--config.eval.num_samples=32',
+  )
+  scalars = plots.read_scalars(os.path.join(workdir, 'tensorboard'))
   for name in (
     'd_loss',
     'matching_loss',
@@ -193,34 +224,6 @@ def test_gancls_trains_evaluates_and_samples_from_text_through_main(
     'style_class_accuracy',
     'style_attribute_brightness',
   ):
-    assert np.isfinite(metrics[name]), name
-  run_main(
-    *flags,
-    '--mode=sample',
-    '--config.sample.kind=text',
-    '--config.sample.captions=a dark sneaker;a light, wide dress',
-  )
-  run_main(
-    *flags,
-    '--mode=sample',
-    '--config.sample.kind=style_transfer',
-    '--config.sample.rows=3',
-    '--config.sample.captions=a dark sneaker;a light, wide dress',
-  )
-  pictures = {
-    name.split('_step')[0]: np.asarray(Image.open(os.path.join(workdir, 'samples', name)))
-    for name in os.listdir(os.path.join(workdir, 'samples'))
-    if '_step' in name
-  }
-  assert pictures['text'].shape[:2] == (2 * 29 + 1, 8 * 29 + 1)
-  assert pictures['text_interpolation'].shape[:2] == (29 + 1, 10 * 29 + 1)
-  assert pictures['style_transfer'].shape[:2] == (3 * 29 + 1, 3 * 29 + 1)
-  with pytest.raises(
-    ValueError, match="caption 2 'a purple dress' of config.sample.captions: 'purple' not in"
-  ):
-    run_main(
-      *flags,
-      '--mode=sample',
-      '--config.sample.kind=text',
-      '--config.sample.captions=a dark sneaker;a purple dress',
-    )
+    steps, values = scalars[f'eval/{name}']
+    assert steps[-1] == 2 and np.isfinite(values[-1]), name
+  assert os.path.exists(os.path.join(workdir, 'samples', 'style_transfer_0000002.png'))
