@@ -380,21 +380,27 @@ class GANCLS:
     n = tokens.shape[0]
     z = jax.random.normal(rng, (cols, self.config.model.z_dim))
     latents = {'z': jnp.tile(z, (n, 1)), 'caption': jnp.repeat(tokens, cols, axis=0)}
-    figures = {'text': self.decode(state, latents).reshape(n, cols, *self.image_shape)}
+    figures = {'text': jax.jit(self.decode)(state, latents).reshape(n, cols, *self.image_shape)}
     if n >= 2:
-      h = self.embed(state, tokens)
-      t = jnp.linspace(0.0, 1.0, steps)[None, :, None]
-      walks = ((1 - t) * h[:-1, None] + t * h[1:, None]).reshape((n - 1) * steps, -1)
-      images = base.apply_inference(state, 'g', jnp.tile(z[:1], (len(walks), 1)), walks)
-      figures['text_interpolation'] = images.reshape(n - 1, steps, *self.image_shape)
+      figures['text_interpolation'] = jax.jit(self._text_walks, static_argnums=3)(
+        state, tokens, z[:1], steps
+      )
     return figures
+
+  def _text_walks(self, state: GameState, tokens, z, steps: int) -> jax.Array:
+    """[n - 1, steps, H, W, C]: G(z, (1 - t) φ(t_i) + t φ(t_{i+1})) for t from 0 to 1."""
+    h = self.embed(state, tokens)
+    t = jnp.linspace(0.0, 1.0, steps)[None, :, None]
+    walks = ((1 - t) * h[:-1, None] + t * h[1:, None]).reshape(-1, h.shape[-1])
+    images = base.apply_inference(state, 'g', jnp.tile(z, (len(walks), 1)), walks)
+    return images.reshape(len(tokens) - 1, steps, *self.image_shape)
 
   def style_transfer_figures(self, state: GameState, images, texts: str):
     """``style_transfer`` [B, 1 + n]: each real image x (first column), then G(S(x), φ(t_j)) per
     caption t_j."""
     tokens = jnp.asarray(self.encode_captions(texts))
     num, n = images.shape[0], tokens.shape[0]
-    drawn = self.style_transfer(
+    drawn = jax.jit(self.style_transfer)(
       state, jnp.repeat(images, n, axis=0), jnp.tile(tokens, (num, 1))
     ).reshape(num, n, *self.image_shape)
     return {'style_transfer': jnp.concatenate([images[:, None], drawn], axis=1)}
