@@ -249,3 +249,21 @@ def test_gancls_trains_and_evaluates_through_main(run_main, idx_dir, tfds_dir, t
     steps, values = scalars[f'eval/{name}']
     assert steps[-1] == 2 and np.isfinite(values[-1]), name
   assert os.path.exists(os.path.join(workdir, 'samples', 'style_transfer_0000002.png'))
+
+
+@pytest.mark.parametrize(
+  'field, value, message',
+  [
+    ('loss.interpolation_beta', 1.5, 'interpolation_beta in \\[0, 1\\]'),
+    ('loss.temperature', 0.0, 'config.loss.temperature=0.0 must be > 0'),
+    ('method.pretrain_steps', -1, 'config.method.pretrain_steps=-1 must be >= 0'),
+    ('method.reuse_fakes', True, 'reuse_fakes=True: GAN-CLS draws G fresh samples'),
+    ('data.captions', '', "set config.data.captions to one of \\('attributes', 'files'\\)"),
+  ],
+)
+def test_bad_config_fields_are_refused_before_any_work(field, value, message):
+  config = config_lib.load_recipe(f'{REPO}/configs/gancls.py')
+  group, name = field.split('.')
+  config[group][name] = value
+  with pytest.raises(ValueError, match=message):
+    methods.check_config(config)
