@@ -57,6 +57,12 @@ def test_captions_are_deterministic_and_state_the_measured_attributes(idx_dir, t
   stated = captions.caption_bins(texts)
   assert (stated >= 0).sum() > num * c  # Templates state 1-2 attributes each.
   np.testing.assert_array_equal(stated[stated >= 0], measured[stated >= 0])
+  # 'light', 'wide', 'patterned' exactly when above the median of the image's class.
+  values = captions.measure(train['image'])
+  for a, name in enumerate(captions.ATTRIBUTES):
+    medians = {k: np.median(values[name][train['label'] == k]) for k in set(train['label'])}
+    above = np.array([v > medians[k] for v, k in zip(values[name], train['label'])])
+    np.testing.assert_array_equal(measured[::c, a], above)
   # The medians split each class: both words of each attribute occur.
   for a in range(len(captions.ATTRIBUTES)):
     assert set(stated[:, a]) == {-1, 0, 1}
