@@ -269,6 +269,17 @@ class Experiment:
       results.update(evaluator_lib.evaluate_samples(self.evaluator, self.sample_batch, self.config))
     if base.supports(self.method, base.Translation) and 'edges' in self.split(cfg.split).names:
       results.update(self._edge_metrics(self.split(cfg.split), cfg.batch_size))
+    if cfg.sample_metrics and base.supports(self.method, base.TextConditional):
+      results.update(
+        self.method.caption_metrics(
+          self.state,
+          self.split(cfg.split),
+          self.evaluator.score,
+          num=cfg.num_samples,
+          batch_size=cfg.batch_size,
+          seed=cfg.seed,
+        )
+      )
     if base.supports(self.method, base.UnsupervisedCodes):  # InfoGAN's codes against true labels.
       test = self.split(cfg.split)
       images = normalize({'image': test['image']}, self.config.data.value_range)['image']

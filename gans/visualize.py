@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from gans import methods, plots
-from gans.data import folders, toy
+from gans.data import datasets, folders, toy
 from gans.methods import base
 
 
@@ -77,7 +77,16 @@ def save_png(path: str, grid: np.ndarray) -> None:
 # arithmetic, and ``Traversals`` (traversals(state, rng) -> {name: [R, K, H, W, C]}, InfoGAN's code sweeps
 # and the conditional GAN's class rows).
 
-SAMPLE_KINDS = ('grid', 'interpolate', 'arithmetic', 'traverse', 'curves', 'translate')
+SAMPLE_KINDS = (
+  'grid',
+  'interpolate',
+  'arithmetic',
+  'traverse',
+  'curves',
+  'translate',
+  'text',
+  'style_transfer',
+)
 
 
 def lerp(start, end, t):
@@ -198,13 +207,22 @@ def render_sample_kind(kind: str, method, state, config, rng, *, workdir: str = 
   curves: ``curves_train``, ``curves_eval``, ...: the scalars logged under ``workdir/tensorboard``, one
     figure per group (``plots.training_curves``);
   translate: ``translate_<file>`` per image of ``sample.input_dir`` (``gans.data.folders``) translated in
-    ``sample.direction``, and ``translate_sheet`` (rows: each input beside its translation).
+    ``sample.direction``, and ``translate_sheet`` (rows: each input beside its translation);
+  text: ``text`` (a row of samples per caption of ``sample.captions``, ';' between them) and
+    ``text_interpolation`` (rows walking from each caption's embedding to the next's);
+  style_transfer: ``style_transfer``: ``sample.rows`` real images (the evaluation split's first, or the
+    images of ``sample.input_dir``), each beside its redrawings for every caption of ``sample.captions``.
   """
   cfg = config.sample
   value_range = config.data.value_range
 
   def grid(images):
     return image_grid(to_uint8(images, value_range))
+
+  def pixels(images):  # uint8 -> float32 in the value range.
+    return (
+      jnp.asarray(images, jnp.float32) / 255.0 * (value_range[1] - value_range[0]) + value_range[0]
+    )
 
   if kind == 'grid' and base.supports(method, base.Translation):
     raise ValueError(
@@ -239,9 +257,7 @@ def render_sample_kind(kind: str, method, state, config, rng, *, workdir: str = 
   if kind == 'translate':
     methods.require(method, base.Translation, config.method.name)
     stems, images = folders.read_images(cfg.input_dir, method.image_shape)
-    inputs = (
-      jnp.asarray(images, jnp.float32) / 255.0 * (value_range[1] - value_range[0]) + value_range[0]
-    )
+    inputs = pixels(images)
     translated = np.asarray(
       jax.jit(method.translate, static_argnums=2)(state, inputs, cfg.direction)
     )
@@ -251,4 +267,18 @@ def render_sample_kind(kind: str, method, state, config, rng, *, workdir: str = 
       to_uint8(pairs.reshape(-1, *pairs.shape[2:]), value_range), cols=2
     )
     return pictures
+  if kind in ('text', 'style_transfer'):
+    methods.require(method, base.TextConditional, config.method.name)
+  if kind == 'text':
+    return {
+      name: grid(images)
+      for name, images in method.text_figures(state, rng, cfg.captions, steps=cfg.steps).items()
+    }
+  if kind == 'style_transfer':
+    if cfg.input_dir:
+      images = folders.read_images(cfg.input_dir, method.image_shape)[1][: cfg.rows]
+    else:
+      images = datasets.load_split(config.data, config.eval.split)['image'][: cfg.rows]
+    figures = method.style_transfer_figures(state, pixels(images), cfg.captions)
+    return {name: grid(images) for name, images in figures.items()}
   raise ValueError(f'unknown config.sample.kind={kind!r}; use one of {", ".join(SAMPLE_KINDS)}.')

@@ -64,6 +64,8 @@ def _cases():
       functools.partial(losses.began_convergence_measure, gamma=0.5),
       (scalar(0.3), scalar(0.4)),
     ),
+    'symmetric_contrastive_loss': (losses.symmetric_contrastive_loss, (mean, log_var)),
+    'latent_regression_loss': (losses.latent_regression_loss, (mean, log_var)),
     'cycle_consistency_loss': (losses.cycle_consistency_loss, (images, other_images)),
     'identity_loss': (losses.identity_loss, (images, other_images)),
     'infogan_categorical_loss': (losses.infogan_categorical_loss, (code_logits, codes)),

@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from tensorflow_datasets.proto import tf_example_pb2
 
-from gans.data import domains, idx_builder, toy, transforms
+from gans.data import captions, domains, idx_builder, toy, transforms
 
 DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist'
 DEFAULT_TFDS_DIR = os.path.join(os.path.expanduser('~'), 'tensorflow_datasets')
@@ -215,6 +215,8 @@ def dataset_id(data_config) -> str:
   for field in ('center_crop', 'image_size', 'label_attribute'):
     if data_config.get(field):
       suffix += f'-{field}{data_config[field]}'
+  if data_config.get('captions', '') == 'files':
+    return f'caption_files-{captions.folder_fingerprint(data_config.source_dir)}{suffix}'
   if data_config.source == 'idx':
     fingerprint = idx_builder.source_fingerprint(idx_source_dir(data_config))
     return f'idx-{data_config.name}-{fingerprint}{suffix}'
@@ -253,11 +255,13 @@ def stack_split(base: Split, channels: int, seed: int) -> Split:
 
 
 def base_config(data_config):
-  """The config of the data before stacking and a second domain (``stacked_images`` = 0,
-  ``domain_b`` = '')."""
+  """The config of the data before stacking, a second domain and captions (``stacked_images`` = 0,
+  ``domain_b`` = '', ``captions`` = '')."""
   base = data_config.copy_and_resolve_references()
   base.stacked_images = 0
   base.domain_b = ''
+  if 'captions' in base:
+    base.captions = ''
   return base
 
 
@@ -266,8 +270,12 @@ DOMAINS_B = ('', 'edges', 'splits')
 
 def streamable(data_config) -> bool:
   """Whether ``open_split`` can leave the data on disk: idx and tfds sources, not stacked, no second
-  domain."""
-  derived = data_config.get('stacked_images', 0) or data_config.get('domain_b', '')
+  domain, no captions."""
+  derived = (
+    data_config.get('stacked_images', 0)
+    or data_config.get('domain_b', '')
+    or data_config.get('captions', '')
+  )
   return data_config.source in ('idx', 'tfds') and not derived
 
 
@@ -297,7 +305,10 @@ def open_split(data_config, split: str) -> SplitSource:
 def load_split(data_config, split: str) -> Split:
   """Reads the whole ``split`` of ``data_config.name`` into memory (a one-off cost at start-up), stacked
   over ``data_config.stacked_images`` channels when that is > 0, with a second domain ``image_b`` when
-  ``data_config.domain_b`` names one (``edges`` or ``splits``: ``gans.data.domains``)."""
+  ``data_config.domain_b`` names one (``edges`` or ``splits``: ``gans.data.domains``), with captions
+  ``caption`` when ``data_config.captions`` names a source (``captioned_split``)."""
+  if data_config.get('captions', ''):
+    return captioned_split(data_config, split)
   seed = {'train': 0, 'test': 1}.get(split, 2)
   stacked = data_config.get('stacked_images', 0)
   if stacked:
@@ -316,6 +327,47 @@ def load_split(data_config, split: str) -> Split:
   if data_config.source == 'toy':
     return _toy_split(data_config, split)
   return open_split(data_config, split).load()
+
+
+def prepared_captions(data_config) -> captions.Prepared:
+  """The vocabulary, class names and attribute medians of the captions of ``data_config``, read from
+  ``cache_dir(data_config, 'captions')``, made from the training split and written there the first
+  time."""
+  directory = cache_dir(data_config, 'captions')
+  prepared = captions.Prepared.load(directory)
+  if prepared is not None:
+    return prepared
+  if data_config.captions == 'files':
+    found = captions.read_caption_folder(
+      data_config.source_dir, 'train', data_config.image_size, data_config.max_caption_length
+    )
+    prepared = captions.prepare_files(found[2], found[4])
+  else:
+    train = load_split(base_config(data_config), 'train')
+    prepared = captions.prepare_attributes(train['image'], train['label'], data_config.name)
+  prepared.save(directory)
+  return prepared
+
+
+def captioned_split(data_config, split: str) -> Split:
+  """``split`` with the array ``caption`` int32 [N, C, L] (``gans.data.captions``): captions measured
+  from the images of the dataset (``data.captions=attributes``) or read from a caption folder
+  (``files``, ``data.source_dir``)."""
+  kind, length = data_config.captions, data_config.max_caption_length
+  if kind not in captions.KINDS:
+    raise ValueError(f"config.data.captions={kind!r}: use one of {captions.KINDS} or '' (none).")
+  if length < 1:
+    raise ValueError(f'config.data.max_caption_length={length} must be >= 1.')
+  prepared = prepared_captions(data_config)
+  if kind == 'files':
+    images, labels, texts, where, _ = captions.read_caption_folder(
+      data_config.source_dir, split, data_config.image_size, length
+    )
+    tokens = captions.file_captions(texts, where, prepared, length)
+    return Split({'image': images, 'label': labels, 'caption': tokens}, len(prepared.class_names))
+  base = load_split(base_config(data_config), split)
+  tokens = captions.attribute_captions(base['image'], base['label'], prepared, length)
+  return Split({**base.arrays, 'caption': tokens}, base.num_classes, base.order_groups)
 
 
 def _bytes(array: np.ndarray) -> tuple:

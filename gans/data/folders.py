@@ -32,27 +32,28 @@ def image_files(directory: str) -> list[str]:
   return [os.path.join(directory, f) for f in files]
 
 
-def read_images(directory: str, shape) -> tuple[list[str], np.ndarray]:
-  """(file stems, uint8 [N, H, W, C]) of the images of ``directory`` for a model of ``shape`` (H, W, C)."""
+def read_image(path: str, shape) -> np.ndarray:
+  """The image file ``path`` as uint8 [H, W, C] for a model of images ``shape`` = (H, W, C): resized
+  (bilinear) to H × W, alpha dropped; ValueError naming the file when its channels are not C's."""
   height, width, channels = shape
   if channels not in _MODES:
     raise ValueError(f'reading images for {channels}-channel models is not supported (1 or 3).')
-  stems, images = [], []
-  for path in image_files(directory):
-    with Image.open(path) as image:
-      mode = image.mode.rstrip('A') or 'L'  # 'LA' -> 'L', 'RGBA' -> 'RGB'; alpha dropped.
-      mode = {'P': 'RGB', 'I;16': 'L', 'I': 'L', '1': 'L'}.get(mode, mode)
-      if mode != _MODES[channels]:
-        fix = (
-          'grey (e.g. PIL: image.convert("L"))' if channels == 1 else 'RGB (image.convert("RGB"))'
-        )
-        raise ValueError(
-          f'{path} is a {mode} image but the model takes {channels}-channel images: convert it to {fix}.'
-        )
-      image = image.convert(mode)
-      if image.size != (width, height):
-        image = image.resize((width, height), Image.BILINEAR)
-      array = np.asarray(image, np.uint8)
-    images.append(array.reshape(height, width, channels))
-    stems.append(os.path.splitext(os.path.basename(path))[0])
-  return stems, np.stack(images)
+  with Image.open(path) as image:
+    mode = image.mode.rstrip('A') or 'L'  # 'LA' -> 'L', 'RGBA' -> 'RGB'; alpha dropped.
+    mode = {'P': 'RGB', 'I;16': 'L', 'I': 'L', '1': 'L'}.get(mode, mode)
+    if mode != _MODES[channels]:
+      fix = 'grey (e.g. PIL: image.convert("L"))' if channels == 1 else 'RGB (image.convert("RGB"))'
+      raise ValueError(
+        f'{path} is a {mode} image but the model takes {channels}-channel images: convert it to {fix}.'
+      )
+    image = image.convert(mode)
+    if image.size != (width, height):
+      image = image.resize((width, height), Image.BILINEAR)
+    return np.asarray(image, np.uint8).reshape(height, width, channels)
+
+
+def read_images(directory: str, shape) -> tuple[list[str], np.ndarray]:
+  """(file stems, uint8 [N, H, W, C]) of the images of ``directory`` for a model of ``shape`` (H, W, C)."""
+  paths = image_files(directory)
+  stems = [os.path.splitext(os.path.basename(path))[0] for path in paths]
+  return stems, np.stack([read_image(path, shape) for path in paths])

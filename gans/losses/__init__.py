@@ -38,6 +38,7 @@ from gans.losses.fgan import (
   f_gan_discriminator_loss,
   f_gan_generator_loss,
 )
+from gans.losses.gancls import latent_regression_loss, symmetric_contrastive_loss
 from gans.losses.infogan import (
   categorical_mutual_information_bound,
   infogan_categorical_loss,
@@ -85,6 +86,7 @@ __all__ = (
   'infogan_categorical_loss',
   'infogan_continuous_loss',
   'iwae_bound',
+  'latent_regression_loss',
   'least_squares_discriminator_loss',
   'least_squares_generator_loss',
   'matching_aware_discriminator_loss',
@@ -94,6 +96,7 @@ __all__ = (
   'nonsaturating_generator_loss',
   'r1_penalty',
   'r2_penalty',
+  'symmetric_contrastive_loss',
   'random_interpolates',
   'relativistic_average_discriminator_loss',
   'relativistic_average_generator_loss',

@@ -102,12 +102,33 @@ class Translation(Protocol):
     """``images`` [B, H, W, C] of domain A (``direction='a2b'``) or B (``'b2a'``), translated."""
 
 
+@runtime_checkable
+class TextConditional(Protocol):
+  """Samples drawn from captions (GAN-CLS's): sampling from text, style transfer and their scores."""
+
+  def encode_captions(self, texts: str) -> Any:
+    """``'a dark sneaker;a light, wide dress'`` -> int32 tokens [n, L]; ValueError naming bad captions."""
+
+  def text_figures(
+    self, state: GameState, rng: jax.Array, texts: str, *, steps: int
+  ) -> dict[str, jax.Array]:
+    """Samples of the captions ``texts`` and walks of ``steps`` images between them: name -> [rows,
+    cols, H, W, C]."""
+
+  def style_transfer_figures(self, state: GameState, images, texts: str) -> dict[str, jax.Array]:
+    """Real ``images`` [B, H, W, C] redrawn for each caption: name -> [rows, cols, H, W, C]."""
+
+  def caption_metrics(self, state: GameState, split, score, **options) -> dict[str, float]:
+    """Scores of samples of the captions of ``split``; ``score(images in [0, 1], labels)`` -> dict."""
+
+
 CAPABILITIES = {
   'class-conditional sampling': ClassConditional,
   'unsupervised codes': UnsupervisedCodes,
   'a latent space': LatentSpace,
   'code traversals': Traversals,
   'image translation': Translation,
+  'sampling from text': TextConditional,
 }
 
 

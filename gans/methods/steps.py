@@ -8,6 +8,7 @@ as a local function, and call
     critic_loop(update_fn, player, batches, rng)
                                                 k updates of one player, each on its own batch (lax.scan)
     every(interval, step, update_fn, player)    a lazy regulariser, inside the jitted step (lax.cond)
+    switch(pred, step_a, step_b, state, batch)  phases of training (GAN-CLS's pre-training, lax.cond)
     update_ema(state, decay, start)             EMA of params and BatchNorm statistics
 
 ``lazy_optimizer`` gives the optimizer of a lazily regularised player (StyleGAN2's correction).
@@ -104,6 +105,26 @@ def every(
     return player, jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), metric_shapes)
 
   return jax.lax.cond((step + 1) % interval == 0, update_fn, skip, player, *args)
+
+
+def switch(
+  pred: jax.Array, true_step, false_step, state: GameState, batch
+) -> tuple[GameState, dict]:
+  """``true_step(state, batch)`` where ``pred`` else ``false_step(state, batch)``, both
+  ``-> (state, metrics)``: phases of training in one jitted step (``lax.cond``; both compiled, one run).
+  Each branch reports the metrics of both, 0 for the names only the other one has."""
+  shapes = [jax.eval_shape(step, state, batch)[1] for step in (true_step, false_step)]
+  names = {name: shape for metrics in shapes for name, shape in metrics.items()}
+
+  def padded(step):
+    def run(state, batch):
+      state, metrics = step(state, batch)
+      zeros = {name: jnp.zeros(s.shape, s.dtype) for name, s in names.items()}
+      return state, {**zeros, **metrics}
+
+    return run
+
+  return jax.lax.cond(pred, padded(true_step), padded(false_step), state, batch)
 
 
 def lazy_optimizer(optim: ml_collections.ConfigDict, interval: int) -> ml_collections.ConfigDict:
