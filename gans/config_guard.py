@@ -28,6 +28,12 @@ IDENTITY_FIELDS = (
 )
 
 
+# Identity fields added after runs were checkpointed, each with the value that reproduces the runs from
+# before it: a checkpoint whose config lacks the field resumes when the field has that value now.
+ADDED_FIELDS = {
+  'data.stacked_images': 0,
+  'data.domain_b': '',
+}
 # XLA:CPU lets at most 32 computations per device be queued; a multi-device step queued beyond that blocks
 # one of the runtime's threads (as many as devices on a machine with few cores) and the collective of the
 # steps before it never gets all its devices: a deadlock (docs/design.md). The loop queues at most
@@ -113,6 +119,8 @@ def check_resumable(config: ConfigDict, workdir: str) -> None:
   with open(path) as f:
     saved = _flatten(json.load(f))
   current = _flatten(json.loads(config.to_json_best_effort()))
+  for field, old_behaviour in ADDED_FIELDS.items():
+    saved.setdefault(field, old_behaviour)
   changed = sorted(
     field
     for field in set(saved) | set(current)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
 from conftest import REPO
 import pytest
 
-from gans import config_lib, main
+from gans import config_guard, config_lib, main
 
 
 def _run_main(*args):
@@ -62,3 +63,20 @@ def test_recipes_have_the_fixed_groups(recipe):
     'export',
   }
   assert config.method.name == recipe
+
+
+@pytest.mark.parametrize('field', sorted(config_guard.ADDED_FIELDS))
+def test_a_checkpoint_from_before_an_identity_field_existed_resumes_at_its_old_behaviour(
+  tmp_path, field
+):
+  """A workdir whose config.json lacks a field added later (as runs from before it do) resumes while the
+  field keeps the value that reproduces those runs, and is refused with the diff otherwise."""
+  config = config_lib.load_recipe(f'{REPO}/configs/cgan.py')
+  saved = json.loads(config.to_json_best_effort())
+  group, name = field.split('.')
+  saved[group].pop(name, None)
+  (tmp_path / 'config.json').write_text(json.dumps(saved))
+  assert config_guard.check_resumable(config, str(tmp_path)) is None
+  config[group][name] = {'data.stacked_images': 3, 'data.domain_b': 'edges'}[field]
+  with pytest.raises(ValueError, match=rf'{field}: .* \(checkpoint\) -> .* \(now\)'):
+    config_guard.check_resumable(config, str(tmp_path))
