@@ -314,7 +314,7 @@ def load_split(data_config, split: str) -> Split:
     if data_config.get('stacked_images', 0) or data_config.get('domain_b', ''):
       raise ValueError(
         'config.data.num_labelled > 0 with config.data.stacked_images or config.data.domain_b: a '
-        'labelled subset is made of plain images; set those to 0 and \'\'.'
+        "labelled subset is made of plain images; set those to 0 and ''."
       )
     base = load_split(base_config(data_config), split)
     if split != 'train':

@@ -23,7 +23,9 @@ import numpy as np
 from gans.data import domains
 
 
-def balanced_subset(labels: np.ndarray, num_labelled: int, num_classes: int, seed: int) -> np.ndarray:
+def balanced_subset(
+  labels: np.ndarray, num_labelled: int, num_classes: int, seed: int
+) -> np.ndarray:
   """Rows of ``num_labelled / num_classes`` examples of each class of ``labels`` int [N], drawn without
   replacement by ``seed``: int64 [num_labelled], in increasing order."""
   if num_labelled % num_classes:

@@ -23,6 +23,8 @@ the semi-supervised game mean D(x) on test images and D(G(z)) on samples.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -130,9 +132,8 @@ class SupervisedBaseline:
     """One D update on the labelled batch ``batch`` name -> [1, B, ...]."""
     rng = state.step_rng()
     data = jax.tree.map(lambda x: x[0], batch)
-    d, metrics = steps.update_player(
-      state.players['d'], self.supervised_loss, state.players['d'], data, rng
-    )
+    d = state.players['d']
+    d, metrics = steps.update_player(d, functools.partial(self.supervised_loss, d), data, rng)
     return adversarial.advance(state, state.players['g'], d, self.config.method), metrics
 
   def eval_step(self, state: GameState, batch, rng):
@@ -206,4 +207,7 @@ class SemiSupervisedGAN(SupervisedBaseline):
     fakes = self.generate(state, rng, batch['image'].shape[0])
     d = state.players['d']
     real_logits, fake_logits = (base.apply_eval(d, x)[0] for x in (batch['image'], fakes))
-    return {**super().eval_step(state, batch, rng), **self.real_fake_metrics(real_logits, fake_logits)}
+    return {
+      **super().eval_step(state, batch, rng),
+      **self.real_fake_metrics(real_logits, fake_logits),
+    }
