@@ -93,6 +93,7 @@ def test_load_split_feeds_the_subset_and_keeps_the_test_split_labelled(idx_dir, 
   assert np.bincount(train['label'], minlength=10).min() > 0
   test = datasets.load_split(config.data, 'test')
   plain = datasets.load_split(datasets.base_config(config.data), 'test')
+  np.testing.assert_array_equal(test['image'], plain['image'])
   np.testing.assert_array_equal(test['label'], plain['label'])
   np.testing.assert_array_equal(test['unlabelled'], plain['image'])
   assert not datasets.streamable(config.data)
