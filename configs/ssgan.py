@@ -47,6 +47,7 @@ def get_config(dataset='fashion_mnist'):
   c.train.batch_size = 100
   c.train.log_every = 500
   c.train.sample_every = 2_000
+  c.train.eval_every = 2_000
   c.eval.batch_size = 500
   c.eval.num_batches = 20
   c.eval.sample_metrics = False
