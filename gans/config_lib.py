@@ -56,6 +56,8 @@ def base_config(method: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     toy_train_size=100_000,  # Points per split of the toy mixtures (source=toy).
     stacked_images=0,  # > 0: that many random images per example as its channels (3: 1,000 modes).
     domain_b='',  # A second domain as image_b: '' (none) | edges | splits (gans.data.domains; CycleGAN).
+    num_labelled=0,  # > 0: a class-balanced labelled subset, the rest unlabelled (gans.data.semi_supervised).
+    labelled_seed=0,  # The seed that draws that subset.
     center_crop=0,  # > 0: centred square of this side at load time (CelebA: 108); -1: each image's short side.
     image_size=0,  # > 0: resize (antialiased) to this side at load time, after the crop.
     label_attribute='',  # The class is this boolean attribute (CelebA, no labels), e.g. 'Male'.

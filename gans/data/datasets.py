@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from tensorflow_datasets.proto import tf_example_pb2
 
-from gans.data import captions, domains, idx_builder, toy, transforms
+from gans.data import captions, domains, idx_builder, semi_supervised, toy, transforms
 
 DEBIAN_FASHION_MNIST = '/usr/share/datasets/fashion-mnist'
 DEFAULT_TFDS_DIR = os.path.join(os.path.expanduser('~'), 'tensorflow_datasets')
@@ -212,7 +212,7 @@ def dataset_id(data_config) -> str:
   """A name for the data a run trains on, unique per source files: keys caches such as the evaluator's."""
   stacked = data_config.get('stacked_images', 0)
   suffix = f'-stack{stacked}' if stacked else ''
-  for field in ('center_crop', 'image_size', 'label_attribute'):
+  for field in ('center_crop', 'image_size', 'label_attribute', 'num_labelled', 'labelled_seed'):
     if data_config.get(field):
       suffix += f'-{field}{data_config[field]}'
   if data_config.get('captions', '') == 'files':
@@ -255,13 +255,15 @@ def stack_split(base: Split, channels: int, seed: int) -> Split:
 
 
 def base_config(data_config):
-  """The config of the data before stacking, a second domain and captions (``stacked_images`` = 0,
-  ``domain_b`` = '', ``captions`` = '')."""
+  """The config of the data before stacking, a second domain, captions and a labelled subset
+  (``stacked_images`` = 0, ``domain_b`` = '', ``captions`` = '', ``num_labelled`` = 0)."""
   base = data_config.copy_and_resolve_references()
   base.stacked_images = 0
   base.domain_b = ''
   if 'captions' in base:
     base.captions = ''
+  if 'num_labelled' in base:
+    base.num_labelled = 0
   return base
 
 
@@ -270,11 +272,12 @@ DOMAINS_B = ('', 'edges', 'splits')
 
 def streamable(data_config) -> bool:
   """Whether ``open_split`` can leave the data on disk: idx and tfds sources, not stacked, no second
-  domain, no captions."""
+  domain, no captions, no labelled subset."""
   derived = (
     data_config.get('stacked_images', 0)
     or data_config.get('domain_b', '')
     or data_config.get('captions', '')
+    or data_config.get('num_labelled', 0)
   )
   return data_config.source in ('idx', 'tfds') and not derived
 
@@ -296,6 +299,8 @@ def open_split(data_config, split: str) -> SplitSource:
     raise ValueError(
       f'config.data.domain_b={data_config.domain_b!r}: the second domain is made in memory.'
     )
+  if data_config.get('num_labelled', 0):
+    raise ValueError('config.data.num_labelled > 0: the labelled subset is made in memory.')
   if not len(source):
     raise ValueError(f'{data_config.name}: split {split!r} is empty.')
   attribute = data_config.get('label_attribute', '')
@@ -306,10 +311,25 @@ def load_split(data_config, split: str) -> Split:
   """Reads the whole ``split`` of ``data_config.name`` into memory (a one-off cost at start-up), stacked
   over ``data_config.stacked_images`` channels when that is > 0, with a second domain ``image_b`` when
   ``data_config.domain_b`` names one (``edges`` or ``splits``: ``gans.data.domains``), with captions
-  ``caption`` when ``data_config.captions`` names a source (``captioned_split``)."""
+  ``caption`` when ``data_config.captions`` names a source (``captioned_split``), split into a labelled
+  subset and unlabelled images when ``data_config.num_labelled`` > 0 (``gans.data.semi_supervised``)."""
   if data_config.get('captions', ''):
     return captioned_split(data_config, split)
   seed = {'train': 0, 'test': 1}.get(split, 2)
+  num_labelled = data_config.get('num_labelled', 0)
+  if num_labelled:
+    if data_config.get('stacked_images', 0) or data_config.get('domain_b', ''):
+      raise ValueError(
+        'config.data.num_labelled > 0 with config.data.stacked_images or config.data.domain_b: a '
+        "labelled subset is made of plain images; set those to 0 and ''."
+      )
+    base = load_split(base_config(data_config), split)
+    if split != 'train':
+      return Split(semi_supervised.held_out_arrays(base['image'], base['label']), base.num_classes)
+    arrays, groups = semi_supervised.semi_supervised_arrays(
+      base['image'], base['label'], num_labelled, base.num_classes, data_config.labelled_seed
+    )
+    return Split(arrays, base.num_classes, order_groups=groups)
   stacked = data_config.get('stacked_images', 0)
   if stacked:
     return stack_split(load_split(base_config(data_config), split), stacked, seed)

@@ -53,6 +53,12 @@ from gans.losses.penalties import (
   r2_penalty,
   random_interpolates,
 )
+from gans.losses.semi_supervised import (
+  feature_matching_loss,
+  real_logit,
+  semi_supervised_discriminator_loss,
+  supervised_class_loss,
+)
 from gans.losses.vae import (
   bernoulli_log_likelihood,
   gaussian_kl,
@@ -74,6 +80,7 @@ __all__ = (
   'cycle_consistency_loss',
   'dragan_penalty',
   'f_divergence',
+  'feature_matching_loss',
   'f_gan_discriminator_loss',
   'f_gan_generator_loss',
   'gaussian_kl',
@@ -95,11 +102,14 @@ __all__ = (
   'negative_elbo',
   'nonsaturating_generator_loss',
   'r1_penalty',
+  'real_logit',
   'r2_penalty',
   'symmetric_contrastive_loss',
   'random_interpolates',
   'relativistic_average_discriminator_loss',
   'relativistic_average_generator_loss',
+  'semi_supervised_discriminator_loss',
+  'supervised_class_loss',
   'wasserstein_discriminator_loss',
   'wasserstein_generator_loss',
 )

@@ -8,7 +8,19 @@ config builders (``method_config``, ``loss_config``); adding one is its module p
 
 from __future__ import annotations
 
-from gans.methods import base, began, biggan, cgan, cyclegan, gan, gancls, infogan, lapgan, vae
+from gans.methods import (
+  base,
+  began,
+  biggan,
+  cgan,
+  cyclegan,
+  gan,
+  gancls,
+  infogan,
+  lapgan,
+  ssgan,
+  vae,
+)
 
 # config.method.name -> (method class, the family module that holds its check_config).
 FAMILIES = {
@@ -21,6 +33,8 @@ FAMILIES = {
   'cc_lapgan': (lapgan.ClassConditionalLapGAN, lapgan),
   'cyclegan': (cyclegan.CycleGAN, cyclegan),
   'gancls': (gancls.GANCLS, gancls),
+  'ssgan': (ssgan.SemiSupervisedGAN, ssgan),
+  'ssgan_supervised': (ssgan.SupervisedBaseline, ssgan),
   'vae': (vae.VAE, vae),
   'ae': (vae.AE, vae),
 }

@@ -1,0 +1,148 @@
+"""Semi-supervised GAN (``gans.losses.semi_supervised``, ``gans.data.semi_supervised``,
+``gans.methods.ssgan``): the K+1 loss is the (K+1)-way softmax with the fake logit 0, feature matching
+vanishes on identical batches, the labelled subset is balanced and fixed by its seed, the baseline trains
+D alone, bad fields are named; one run through ``gans.main``."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from conftest import REPO, any_param_moved, load_params, same_params, tiny_config, tiny_overrides
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from gans import losses, methods
+from gans.data import datasets, semi_supervised
+
+TINY = {
+  'model.generator_kwargs.hidden': (8,),
+  'model.discriminator_kwargs.hidden': (16, 8),
+  'data.num_labelled': 20,
+}
+
+
+def test_k_plus_one_losses_are_the_softmax_with_a_zero_fake_logit():
+  rng = np.random.default_rng(0)
+  real, fake = rng.normal(0, 2, (6, 4)), rng.normal(0, 2, (5, 4))
+  labels = rng.integers(0, 4, 6)
+
+  def log_softmax_k_plus_1(logits):  # The explicit (K+1)-way softmax, fake class K+1 at logit 0.
+    full = np.concatenate([logits, np.zeros((len(logits), 1))], axis=1)
+    return full - np.log(np.sum(np.exp(full), axis=1, keepdims=True))
+
+  log_p_real, log_p_fake = log_softmax_k_plus_1(real), log_softmax_k_plus_1(fake)
+  # -E log p(y <= K | x) on data - E log p(y = K+1 | G(z)) on samples.
+  unsupervised = -np.mean(np.log(np.sum(np.exp(log_p_real[:, :4]), axis=1))) - np.mean(
+    log_p_fake[:, 4]
+  )
+  np.testing.assert_allclose(
+    losses.semi_supervised_discriminator_loss(real, fake), unsupervised, rtol=1e-5
+  )
+  # -E log p(y | x, y <= K): the K+1 probabilities renormalised over the K real classes.
+  conditional = log_p_real[np.arange(6), labels] - np.log(np.sum(np.exp(log_p_real[:, :4]), axis=1))
+  np.testing.assert_allclose(
+    losses.supervised_class_loss(real, labels), -np.mean(conditional), rtol=1e-5
+  )
+
+
+def test_feature_matching_is_zero_for_identical_batches_and_the_mean_gap_otherwise():
+  features = jax.random.normal(jax.random.PRNGKey(0), (8, 5))
+  assert float(losses.feature_matching_loss(features, features)) == 0.0
+  # Only the batch means count: a permutation of the batch matches too.
+  assert float(losses.feature_matching_loss(features, features[::-1])) < 1e-12
+  shifted = features + jnp.arange(5.0)
+  np.testing.assert_allclose(
+    losses.feature_matching_loss(features, shifted), np.mean(np.arange(5.0) ** 2), rtol=1e-5
+  )
+
+
+def test_the_labelled_subset_is_balanced_disjoint_and_fixed_by_its_seed():
+  labels = np.random.default_rng(0).integers(0, 10, 500).astype(np.int32)
+  ids = np.arange(500)
+  images = ids[:, None, None, None]  # Each "image" is its row id.
+  rows = semi_supervised.balanced_subset(labels, 30, 10, seed=3)
+  assert np.bincount(labels[rows], minlength=10).tolist() == [3] * 10
+  np.testing.assert_array_equal(rows, semi_supervised.balanced_subset(labels, 30, 10, seed=3))
+  assert not np.array_equal(rows, semi_supervised.balanced_subset(labels, 30, 10, seed=4))
+
+  arrays, groups = semi_supervised.semi_supervised_arrays(images, labels, 30, 10, seed=3)
+  assert groups == {'unlabelled': 1} and set(arrays) == {'image', 'label', 'unlabelled'}
+  assert len(arrays['image']) == len(arrays['unlabelled']) == 470
+  labelled, unlabelled = arrays['image'][:, 0, 0, 0], arrays['unlabelled'][:, 0, 0, 0]
+  # Every labelled row is used, each about equally often, and keeps its own label.
+  used, counts = np.unique(labelled, return_counts=True)
+  np.testing.assert_array_equal(used, rows)
+  assert counts.max() - counts.min() <= 1
+  np.testing.assert_array_equal(labels[labelled], arrays['label'])
+  # The unlabelled images are exactly the other rows.
+  np.testing.assert_array_equal(unlabelled, np.setdiff1d(ids, rows))
+
+  with pytest.raises(ValueError, match='num_labelled=25 is not a multiple of the 10 classes'):
+    semi_supervised.balanced_subset(labels, 25, 10, seed=0)
+  with pytest.raises(ValueError, match='lower config.data.num_labelled'):
+    semi_supervised.balanced_subset(labels, 1000, 10, seed=0)
+
+
+def test_load_split_feeds_the_subset_and_keeps_the_test_split_labelled(idx_dir, tfds_dir):
+  config = tiny_config('ssgan', idx_dir, tfds_dir, **TINY)
+  train = datasets.load_split(config.data, 'train')
+  assert train.order_groups == {'unlabelled': 1} and len(train) == 256 - 20
+  assert np.bincount(train['label'], minlength=10).min() > 0
+  test = datasets.load_split(config.data, 'test')
+  plain = datasets.load_split(datasets.base_config(config.data), 'test')
+  np.testing.assert_array_equal(test['image'], plain['image'])
+  np.testing.assert_array_equal(test['label'], plain['label'])
+  np.testing.assert_array_equal(test['unlabelled'], plain['image'])
+  assert not datasets.streamable(config.data)
+
+
+def test_the_baseline_trains_d_alone_on_the_labelled_batch(idx_dir, tfds_dir):
+  config = tiny_config('ssgan', idx_dir, tfds_dir, **TINY, **{'method.name': 'ssgan_supervised'})
+  method = methods.create(config, (8, 8, 1), 10)
+  assert method.inputs == ('image', 'label')
+  keys = jax.random.split(jax.random.PRNGKey(1), 2)
+  batch = {
+    'image': jax.random.uniform(keys[0], (1, 6, 8, 8, 1)),
+    'label': jax.random.randint(keys[1], (1, 6), 0, 10),
+  }
+  state = method.init(jax.random.PRNGKey(0), jax.tree.map(lambda x: x[0], batch))
+  new, metrics = jax.jit(method.train_step)(state, batch)
+  assert same_params(state.players['g'].params, new.players['g'].params)
+  assert any_param_moved(state.players['d'].params, new.players['d'].params)
+  assert set(metrics) == {'supervised_loss', 'train_accuracy'}
+
+
+@pytest.mark.parametrize(
+  'field, value, message',
+  [
+    ('data.num_labelled', 0, 'config.data.num_labelled=0: the semi-supervised GAN needs'),
+    ('loss.unsupervised_weight', -1.0, 'config.loss.unsupervised_weight=-1.0 must be >= 0'),
+    ('method.reuse_fakes', False, 'config.method.reuse_fakes=False'),
+  ],
+)
+def test_bad_fields_are_named(idx_dir, tfds_dir, field, value, message):
+  config = tiny_config('ssgan', idx_dir, tfds_dir, **{field: value})
+  with pytest.raises(ValueError, match=message):
+    methods.check_config(config)
+
+
+def test_ssgan_trains_and_reports_test_accuracy_through_main(run_main, idx_dir, tfds_dir, tmp_path):
+  workdir = str(tmp_path / 'ssgan')
+  flags = [
+    f'--config={REPO}/configs/ssgan.py',
+    f'--workdir={workdir}',
+    *tiny_overrides(idx_dir, tfds_dir),
+    '--config.model.generator_kwargs.hidden=(8,)',
+    '--config.model.discriminator_kwargs.hidden=(16,8)',
+    '--config.data.num_labelled=20',
+  ]
+  run_main(*flags)
+  for player, params in load_params(workdir, 4).items():  # Both players train.
+    assert any_param_moved(load_params(workdir, 2)[player], params), player
+  run_main(*flags, '--mode=eval')
+  metrics = json.load(open(os.path.join(workdir, 'eval', 'metrics.json')))
+  assert 0.0 <= metrics['accuracy'] <= 1.0 and np.isfinite(metrics['cross_entropy'])
+  assert 0.0 < metrics['d_real'] < 1.0
