@@ -8,7 +8,7 @@ config builders (``method_config``, ``loss_config``); adding one is its module p
 
 from __future__ import annotations
 
-from gans.methods import base, began, biggan, cgan, cyclegan, gan, infogan, lapgan, vae
+from gans.methods import base, began, biggan, cgan, cyclegan, gan, infogan, lapgan, stylegan, vae
 
 # config.method.name -> (method class, the family module that holds its check_config).
 FAMILIES = {
@@ -20,6 +20,7 @@ FAMILIES = {
   'lapgan': (lapgan.LapGAN, lapgan),
   'cc_lapgan': (lapgan.ClassConditionalLapGAN, lapgan),
   'cyclegan': (cyclegan.CycleGAN, cyclegan),
+  'stylegan': (stylegan.StyleGAN, stylegan),
   'vae': (vae.VAE, vae),
   'ae': (vae.AE, vae),
 }
