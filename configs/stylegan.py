@@ -97,9 +97,7 @@ def get_config(dataset='fashion_mnist'):
     channel_max=512 if cifar else 64,
     mbstd_group_size=32 if cifar else 4,
   )
-  c.loss = stylegan.loss_config(
-    r1_gamma=0.01 if cifar else 0.05, pl_weight=0.0 if cifar else 2.0
-  )
+  c.loss = stylegan.loss_config(r1_gamma=0.01 if cifar else 0.05, pl_weight=0.0 if cifar else 2.0)
   c.optim.g = config_lib.optimizer('adam', lr=0.0025, b1=0.0, b2=0.99)
   c.optim.d = config_lib.optimizer('adam', lr=0.0025, b1=0.0, b2=0.99)
   c.train.batch_size = 64 if cifar else 32
@@ -115,9 +113,7 @@ def _celebahq256():
   c = config_lib.base_config(stylegan.method_config(ema_kimg=20.0))
   c.data.update(source='tfds', name='celeb_a_hq/256', image_size=256)
   c.data.value_range = (-1.0, 1.0)
-  _nets(
-    c, z_dim=512, mapping_layers=8, channel_base=16384, channel_max=512, mbstd_group_size=4
-  )
+  _nets(c, z_dim=512, mapping_layers=8, channel_base=16384, channel_max=512, mbstd_group_size=4)
   c.loss = stylegan.loss_config(r1_gamma=1.0)
   c.optim.g = config_lib.optimizer('adam', lr=0.0025, b1=0.0, b2=0.99)
   c.optim.d = config_lib.optimizer('adam', lr=0.0025, b1=0.0, b2=0.99)

@@ -369,48 +369,50 @@ class StyleGAN:
       **adversarial.score_metrics(self.loss, real_scores, fake_scores),
     }
 
-  def traversals(self, state: GameState, rng, *, rows: int = 6, cols: int = 6):
-    """Grids [rows', cols', H, W, C] of the EMA generator (fixed noise unless said):
+  def traversals(self, state: GameState, rng, *, rows: int = 6, cols: int = 6, draws: int = 32):
+    """Grids [rows, cols, H, W, C] of the EMA generator (fixed noise unless said):
 
-    style_mixing: tile (i, j) takes the coarse styles (layers < L/2, 4×4 ... up to half the
-      resolution's layers) of row latent i and the fine ones of column latent j; row 0 / column 0
-      show the two sources (the 2019 paper's Fig. 3, tile (0, 0) their mean image w̄);
+    style_mixing: tile (i, j) takes the coarse styles (layers < L/2: the low resolutions) of row
+      source i and the fine ones (layers ≥ L/2) of column source j; row 0 shows the column sources
+      and column 0 the row sources, tile (0, 0) the mean image w̄ (the 2019 paper's Fig. 3);
     stochastic_variation: each row one w under ``cols - 1`` noise draws, then the per-pixel standard
-      deviation over them (scaled to the value range: low = 0, high = the largest std in the grid);
-    truncation: each row one z at ψ = 0, 0.2, ..., 1 (cols values from 0 to 1).
+      deviation over ``draws`` draws (shown from low = 0 to high = the largest std in the grid; the
+      2019 paper's Fig. 4);
+    truncation: each row one z at ψ = 0 ... 1 in ``cols`` steps (w̄ + ψ(w - w̄)).
+
+    The three grids are one synthesis call, so ``figures`` compiles G once.
     """
     mix_rng, source_rng, noise_rng, trunc_rng = jax.random.split(rng, 4)
     low, high = self.config.data.value_range
-    const = functools.partial(self.noise, None, const=True)
-    w_avg = state.carry['w_avg']
+    w_avg, cells = state.carry['w_avg'], rows * cols
     # Style mixing: sources with w̄ at index 0; tile (i, j) crosses over at L/2, row 0 takes every
     # layer from column j's source (crossover 0), column 0 from row i's (crossover L).
     w = self.styles(state, self.latents(mix_rng, rows + cols - 2)['z'])[:, 0]
     row_w = jnp.repeat(jnp.concatenate([w_avg[None], w[: rows - 1]]), cols, axis=0)
     col_w = jnp.tile(jnp.concatenate([w_avg[None], w[rows - 1 :]]), (rows, 1))
-    i, j = jnp.divmod(jnp.arange(rows * cols), cols)
+    i, j = jnp.divmod(jnp.arange(cells), cols)
     crossover = jnp.where(j == 0, self.num_styles, jnp.where(i == 0, 0, self.num_styles // 2))
-    mixing = self.render(state, mix(row_w, col_w, crossover, self.num_styles), const(rows * cols))
-    # Stochastic variation: same w, cols - 1 noise draws, then the per-pixel std.
-    ws = self.styles(state, self.latents(source_rng, rows)['z'])
-    ws = jnp.repeat(ws, cols - 1, axis=0)
-    draws = self.render(state, ws, self.noise(noise_rng, rows * (cols - 1)))
-    draws = draws.reshape(rows, cols - 1, *draws.shape[1:])
-    std = jnp.std(draws, axis=1, keepdims=True)
-    std = low + (high - low) * std / jnp.maximum(jnp.max(std), 1e-8)
-    variation = jnp.concatenate([draws, std], axis=1)
+    mixing = mix(row_w, col_w, crossover, self.num_styles)
+    # Stochastic variation: each row's w under ``draws`` fresh noises.
+    varied = jnp.repeat(self.styles(state, self.latents(source_rng, rows)['z']), draws, axis=0)
     # Truncation sweep.
-    z = self.latents(trunc_rng, rows)['z']
-    psis = jnp.linspace(0.0, 1.0, cols)
-    w = self.styles(state, z, truncation=1.0)[:, 0]
-    swept = jax.vmap(lambda psi: truncate(w, w_avg, psi), out_axes=1)(psis)  # [rows, cols, w_dim]
-    swept = jnp.repeat(swept.reshape(rows * cols, 1, -1), self.num_styles, axis=1)
-    truncation = self.render(state, swept, const(rows * cols))
+    w = self.styles(state, self.latents(trunc_rng, rows)['z'], truncation=1.0)[:, 0]
+    swept = jax.vmap(lambda psi: truncate(w, w_avg, psi), out_axes=1)(jnp.linspace(0.0, 1.0, cols))
+    swept = mix(
+      swept.reshape(cells, -1), swept.reshape(cells, -1), self.num_styles, self.num_styles
+    )
+    const, fresh = self.noise(None, 2 * cells, const=True), self.noise(noise_rng, rows * draws)
+    noise = [jnp.concatenate([c[:cells], f, c[cells:]]) for c, f in zip(const, fresh)]
+    images = self.render(state, jnp.concatenate([mixing, varied, swept]), noise)
+    mixing, varied, swept = jnp.split(images, [cells, cells + rows * draws])
+    varied = varied.reshape(rows, draws, *self.image_shape)
+    std = jnp.std(varied, axis=1, keepdims=True)
+    std = low + (high - low) * std / jnp.maximum(jnp.max(std), 1e-8)
     shape = (rows, cols, *self.image_shape)
     return {
       'style_mixing': mixing.reshape(shape),
-      'stochastic_variation': variation,
-      'truncation': truncation.reshape(shape),
+      'stochastic_variation': jnp.concatenate([varied[:, : cols - 1], std], axis=1),
+      'truncation': swept.reshape(shape),
     }
 
   def figures(self, state: GameState, batch, rng):

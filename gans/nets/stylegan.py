@@ -47,10 +47,23 @@ def lrelu(x: jax.Array) -> jax.Array:
   return nn.leaky_relu(x, 0.2) * math.sqrt(2.0)
 
 
+def _upsample_axis(x: jax.Array, axis: int) -> jax.Array:
+  """×2 along ``axis`` with the [1, 3, 3, 1]/4 filter, edges clamped: out[2i] = ¾x[i] + ¼x[i-1],
+  out[2i+1] = ¾x[i] + ¼x[i+1]."""
+  n = x.shape[axis]
+  edge = [(0, 0)] * x.ndim
+  edge[axis] = (1, 1)
+  padded = jnp.pad(x, edge, mode='edge')
+  before = jax.lax.slice_in_dim(padded, 0, n, axis=axis)
+  after = jax.lax.slice_in_dim(padded, 2, n + 2, axis=axis)
+  pairs = jnp.stack([0.75 * x + 0.25 * before, 0.75 * x + 0.25 * after], axis=axis + 1)
+  return pairs.reshape(*x.shape[:axis], 2 * n, *x.shape[axis + 1 :])
+
+
 def upsample(x: jax.Array) -> jax.Array:
-  """×2 bilinear [B, H, W, C] -> [B, 2H, 2W, C] (the papers' [1, 3, 3, 1] filter; edges clamped)."""
-  b, h, w, c = x.shape
-  return jax.image.resize(x, (b, 2 * h, 2 * w, c), 'bilinear')
+  """×2 bilinear [B, H, W, C] -> [B, 2H, 2W, C] (the papers' [1, 3, 3, 1] filter; edges clamped, as
+  ``jax.image.resize(..., 'bilinear')`` and PyTorch's ``interpolate(align_corners=False)``)."""
+  return _upsample_axis(_upsample_axis(x, 1), 2)
 
 
 def downsample(x: jax.Array) -> jax.Array:
