@@ -40,12 +40,14 @@ penalty (pl_weight = 0 in that setting), style mixing 0; 100k steps (6.4M images
 ``<tfds_dir>/downloads/manual`` as TFDS describes; no labels, so FID needs Inception features,
 ``--config.eval.feature_weights=PATH``): the paper's config F at 256 (its CelebA-HQ/FFHQ nets): z = w = 512, 8 mapping layers, channel_base 16384 (32768 in
 the official 1024 config), channel_max 512, batch 64 over the pod, γ = 1 (the ADA paper's value at 256),
-EMA 20k images, style mixing 0.9, path length 2; see launch/stylegan_pod.sh.
+EMA 20k images, style mixing 0.9, path length 2; 400k steps (25.6M images) is a budget to set.
 
     python -m gans.main --config=configs/stylegan.py
     python -m gans.main --config=configs/stylegan.py --config.model.style_block=adain
     python -m gans.main --config=configs/stylegan.py --mode=sample --config.sample.kind=traverse
     python -m gans.main --config=configs/stylegan.py:cifar10
+    sbatch --nodes=2 launch/slurm.sbatch --config=configs/stylegan.py:celebahq256 --workdir=/shared/runs/sg256
+    launch/tpu_pod.sh TPU ZONE --config=configs/stylegan.py:celebahq256 --workdir=gs://BUCKET/runs/sg256
 """
 
 from ml_collections import config_dict

@@ -237,3 +237,22 @@ def test_the_method_reports_its_capabilities(tiny):
   method = tiny[0]
   assert base.supports(method, base.LatentSpace) and base.supports(method, base.Traversals)
   assert not base.supports(method, base.ClassConditional)
+
+
+@pytest.mark.parametrize(
+  'dataset, side, params', [('cifar10', 32, (20.0, 21.5)), ('celebahq256', 256, (24.8, 24.0))]
+)
+def test_the_other_recipes_build_their_nets(dataset, side, params):
+  """The CIFAR-10 and 256×256 recipes pass their checks and build (abstractly, no compile), with the
+  parameter counts (millions) of these nets as built today (a regression check, not the papers')."""
+  config = config_lib.load_recipe(f'{REPO}/configs/stylegan.py', dataset)
+  method = methods.create(config, (side, side, 3), 10)
+  state = jax.eval_shape(
+    method.init, jax.random.PRNGKey(0), {'image': jnp.zeros((4, side, side, 3))}
+  )
+  counts = {
+    name: sum(int(np.prod(leaf.shape)) for leaf in jax.tree.leaves(player.params)) / 1e6
+    for name, player in state.players.items()
+  }
+  assert method.num_styles == 2 * int(math.log2(side)) - 2 and set(counts) == {'g', 'd'}
+  assert (round(counts['g'], 1), round(counts['d'], 1)) == params, counts
