@@ -188,6 +188,7 @@ def test_noise_strength_zero_makes_the_output_independent_of_the_noise(tiny, sty
     ('loss.r1_interval', 0, 'config.loss.r1_interval=0'),
     ('sample.truncation', -0.5, 'config.sample.truncation=-0.5'),
     ('model.style_block', 'mod', "config.model.style_block='mod'"),
+    ('model.dtype', 'bfloat16', "config.model.dtype='bfloat16'"),
   ],
 )
 def test_bad_input_stops_naming_the_field(field, value, message):

@@ -112,6 +112,11 @@ def check_config(config) -> None:
       f'config.model.style_block={config.model.style_block!r}; use one of '
       f'{", ".join(stylegan_nets.STYLE_BLOCKS)}.'
     )
+  if config.model.dtype != 'float32':
+    raise ValueError(
+      f'config.model.dtype={config.model.dtype!r}: the StyleGAN nets compute in float32 only; set '
+      '--config.model.dtype=float32.'
+    )
   stylegan_nets.check_resolution(config.data.image_size, 'config.data.image_size')
   group = config.model.discriminator_kwargs.mbstd_group_size
   if group < 1 or config.train.batch_size % min(group, config.train.batch_size):

@@ -310,7 +310,7 @@ class Generator(nn.Module):
   channel_max: int = 512
   style_block: str = 'modulated'
   form: str = 'activations'
-  dtype: str = 'float32'
+  dtype: str = 'float32'  # The nets compute in float32 (the method refuses other dtypes).
 
   def setup(self):
     if self.image_shape[0] != self.image_shape[1]:
@@ -372,7 +372,7 @@ class Discriminator(nn.Module):
   channel_base: int = 16384
   channel_max: int = 512
   mbstd_group_size: int = 4
-  dtype: str = 'float32'
+  dtype: str = 'float32'  # As the generator's: float32 only.
 
   @nn.compact
   def __call__(self, images, train: bool = True):
