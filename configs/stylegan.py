@@ -17,7 +17,8 @@ Loss: non-saturating logistic, lazy R1 on real images every 16 D steps (weight �
 every 4 G steps (weight 2 · 4, decay 0.01, on half the batch), Adam with β = (0, 0.99) at lr 0.0025 (the
 config holds these uncorrected values; the method uses lr·c, β^c with c = k/(k+1) for each lazily
 regularised player). Style mixing with probability 0.9; w̄ tracked with β = 0.995 and truncation ψ
-``--config.sample.truncation`` (None = 1). G's EMA: a half-life of ``method.ema_kimg`` thousand images
+``--config.sample.truncation`` (None = 1); samples re-draw the noise inputs
+(``--config.sample.noise=random``) or use one fixed draw (``const``). G's EMA: a half-life of ``method.ema_kimg`` thousand images
 with a ramp-up over the first 5 % of the images.
 
 Differences from the papers: upsampling is bilinear ×2 (the [1, 3, 3, 1] filter) before a 3×3 conv,
@@ -107,6 +108,7 @@ def get_config(dataset='fashion_mnist'):
   c.train.sample_every = c.train.checkpoint_every = 5_000 if cifar else 500
   c.train.log_every = 100
   c.sample.truncation = config_dict.placeholder(float)  # ψ >= 0, or None: no truncation.
+  c.sample.noise = 'random'  # Noise inputs of samples: random (re-drawn) | const (one fixed draw).
   return c
 
 
@@ -126,4 +128,5 @@ def _celebahq256():
   c.eval.feature_extractor = 'inception'  # With --config.eval.feature_weights=PATH.
   c.eval.batch_size = 64
   c.sample.truncation = config_dict.placeholder(float)
+  c.sample.noise = 'random'
   return c

@@ -135,6 +135,24 @@ def test_truncation_at_zero_is_the_mean_w_and_at_one_the_identity(tiny):
   assert not np.allclose(styles(state, z, 0.5)[:, 3], w)
 
 
+def test_samples_redraw_the_noise_or_use_the_fixed_draw(tiny):
+  """``sample.noise=const``: generate(rng) is decode of the same z (the fixed noise); ``random``
+  re-draws it."""
+  method, state, _ = tiny
+  strong = jax.tree_util.tree_map_with_path(
+    lambda path, p: p + 0.5 if 'noise_strength' in jax.tree_util.keystr(path) else p,
+    state.players['g'].params,
+  )
+  state = state.replace(players={**state.players, 'g': state.players['g'].replace(params=strong)})
+  state = state.replace(ema={'g': state.ema['g'].replace(params=strong)})
+  rng = jax.random.PRNGKey(3)
+  decoded = method.decode(state, method.latents(jax.random.split(rng)[0], 4))
+  method.config.sample.noise = 'const'
+  np.testing.assert_allclose(method.generate(state, rng, 4), decoded, atol=1e-6)
+  method.config.sample.noise = 'random'
+  assert not np.allclose(method.generate(state, rng, 4), decoded, atol=1e-3)
+
+
 def test_r1_of_a_constant_critic_is_zero(tiny):
   method, state, images = tiny
   assert float(losses.r1_penalty(lambda x: jnp.full(x.shape[0], 3.0), images)) == 0.0
@@ -189,6 +207,7 @@ def test_noise_strength_zero_makes_the_output_independent_of_the_noise(tiny, sty
     ('sample.truncation', -0.5, 'config.sample.truncation=-0.5'),
     ('model.style_block', 'mod', "config.model.style_block='mod'"),
     ('model.dtype', 'bfloat16', "config.model.dtype='bfloat16'"),
+    ('sample.noise', 'fixed', "config.sample.noise='fixed'"),
   ],
 )
 def test_bad_input_stops_naming_the_field(field, value, message):

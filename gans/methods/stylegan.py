@@ -124,6 +124,11 @@ def check_config(config) -> None:
       f'config.model.discriminator_kwargs.mbstd_group_size={group} must be >= 1 and divide '
       f'config.train.batch_size={config.train.batch_size}.'
     )
+  if config.sample.get('noise', 'random') not in ('random', 'const'):
+    raise ValueError(
+      f'config.sample.noise={config.sample.noise!r}: use random (re-drawn per sample) or const '
+      '(one fixed draw).'
+    )
   psi = config.sample.get('truncation')
   if psi is not None and psi < 0:
     raise ValueError(
@@ -359,10 +364,12 @@ class StyleGAN:
     return self.render(state, self.styles(state, z), self.noise(None, z.shape[0], const=True))
 
   def generate(self, state: GameState, rng, num, truncation=None):
-    """``num`` samples [num, H, W, C] with fresh noise, at ψ = ``truncation`` (default the config's)."""
+    """``num`` samples [num, H, W, C] at ψ = ``truncation`` (default the config's), with noise
+    re-drawn (``config.sample.noise='random'``) or the fixed draw of ``decode`` (``'const'``)."""
     z_rng, noise_rng = jax.random.split(rng)
     ws = self.styles(state, self.latents(z_rng, num)['z'], truncation)
-    return self.render(state, ws, self.noise(noise_rng, num))
+    const = self.config.sample.get('noise', 'random') == 'const'
+    return self.render(state, ws, self.noise(noise_rng, num, const=const))
 
   def eval_step(self, state: GameState, batch, rng):
     """D's logistic loss and mean D(x), D(G(z)) on held-out images against as many samples."""
