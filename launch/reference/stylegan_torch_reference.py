@@ -82,7 +82,12 @@ class StyleConv(nn.Module):
     self.weight = nn.Parameter(torch.randn(c_out, c_in, k, k))
     self.bias = nn.Parameter(torch.zeros(c_out))
     self.strength = nn.Parameter(torch.zeros(c_out)) if noise else None
-    self.gain, self.pad, self.up, self.demodulate = 1 / math.sqrt(c_in * k * k), k // 2, up, demodulate
+    self.gain, self.pad, self.up, self.demodulate = (
+      1 / math.sqrt(c_in * k * k),
+      k // 2,
+      up,
+      demodulate,
+    )
 
   def forward(self, x, w, noise=None):
     if self.up:
@@ -141,7 +146,11 @@ class Discriminator(nn.Module):
     while r > 4:
       blocks.append(
         nn.ModuleList(
-          [Conv(width(r), width(r // 2), k=1, bias=False), Conv(width(r), width(r)), Conv(width(r), width(r // 2))]
+          [
+            Conv(width(r), width(r // 2), k=1, bias=False),
+            Conv(width(r), width(r)),
+            Conv(width(r), width(r // 2)),
+          ]
         )
       )
       r //= 2
@@ -158,7 +167,9 @@ class Discriminator(nn.Module):
       x = (x + s) / SQRT2
     b, c, h, w = x.shape
     g = min(GROUP, b)
-    std = (x.reshape(g, b // g, c, h, w).var(dim=0, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))
+    std = (
+      (x.reshape(g, b // g, c, h, w).var(dim=0, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))
+    )
     x = torch.cat([x, std.repeat(g)[:, None, None, None].expand(b, 1, h, w)], dim=1)
     x = lrelu(self.conv(x))
     x = lrelu(self.fc(x.flatten(1)))
