@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The train step of a recipe against its PyTorch reference step, as a speed ratio measured in one sitting.
 #
-#   TORCH_PYTHON=/tmp/torchref/bin/python launch/compare_reference.sh dcgan|gan|biggan|lapgan|cyclegan [ROUNDS] [BENCH_DIR]
+#   TORCH_PYTHON=/tmp/torchref/bin/python launch/compare_reference.sh dcgan|gan|biggan|lapgan|cyclegan|stylegan [ROUNDS] [BENCH_DIR]
 #
 # Alternates `python -m gans.benchmark` (the real input pipeline feeding the step) with the reference (a
 # fixed batch, no input pipeline), ROUNDS times each at the recipe's batch below, and prints the medians and
@@ -12,11 +12,13 @@
 #                                                               BENCH_DIR not read)
 #   lapgan  launch/reference/lapgan_torch_reference.py  batch 128 (in the repo, BENCH_DIR not read)
 #   cyclegan  launch/reference/cyclegan_torch_reference.py  batch 4 (configs/cyclegan.py's own; in the repo)
+#   stylegan  launch/reference/stylegan_torch_reference.py  batch 32 (configs/stylegan.py's own; 32 steps, so
+#             R1 (every 16) and path length (every 4) run as often as in training; in the repo)
 # torch is not a dependency of gans: install a CPU build in its own venv, e.g.
 #   python -m venv /tmp/torchref && /tmp/torchref/bin/pip install torch
 set -euo pipefail
 cd "$(dirname "$0")/.."
-recipe=${1:?usage: launch/compare_reference.sh dcgan|gan|biggan|lapgan|cyclegan [ROUNDS] [BENCH_DIR]}
+recipe=${1:?usage: launch/compare_reference.sh dcgan|gan|biggan|lapgan|cyclegan|stylegan [ROUNDS] [BENCH_DIR]}
 rounds=${2:-3}
 bench_dir=${3:-../shared/bench}
 torch_python=${TORCH_PYTHON:-python}
@@ -26,7 +28,8 @@ case "$recipe" in
   biggan) reference=launch/reference/biggan_torch_reference.py batch=64 steps=10 warmup=2 ;;
   lapgan) reference=launch/reference/lapgan_torch_reference.py batch=128 steps=20 warmup=2 ;;
   cyclegan) reference=launch/reference/cyclegan_torch_reference.py batch=4 steps=30 warmup=3 ;;
-  *) echo "no reference step for recipe '$recipe' (dcgan, gan, biggan, lapgan or cyclegan)" >&2; exit 2 ;;
+  stylegan) reference=launch/reference/stylegan_torch_reference.py batch=32 steps=32 warmup=2 ;;
+  *) echo "no reference step for recipe '$recipe' (dcgan, gan, biggan, lapgan, cyclegan or stylegan)" >&2; exit 2 ;;
 esac
 [ -f "$reference" ] || { echo "missing $reference (dcgan, gan: pass BENCH_DIR)" >&2; exit 2; }
 out=$(mktemp -d)

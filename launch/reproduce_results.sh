@@ -10,12 +10,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 recipes=("$@")
-[ ${#recipes[@]} -gt 0 ] || recipes=(gan vae gan_ring gan_grid gan_stacked cgan infogan began dcgan lsgan wgan wgan_gp biggan lapgan cyclegan)
+[ ${#recipes[@]} -gt 0 ] || recipes=(gan vae gan_ring gan_grid gan_stacked cgan infogan began dcgan lsgan wgan wgan_gp biggan lapgan cyclegan stylegan)
 for recipe in "${recipes[@]}"; do
   python -m gans.main --config="configs/${recipe}.py" --workdir="runs/${recipe}"
   python -m gans.main --config="configs/${recipe}.py" --workdir="runs/${recipe}" --mode=eval
   case "$recipe" in
-    cgan | infogan | biggan) kinds=(traverse) ;;
+    cgan | infogan | biggan | stylegan) kinds=(traverse) ;;
     dcgan) kinds=(interpolate) ;;
     *) kinds=() ;;
   esac

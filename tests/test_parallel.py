@@ -42,7 +42,22 @@ BIGGAN_OVERRIDES = {
   'model.discriminator_kwargs.ch': 4,
   'model.discriminator_kwargs.widths': (2, 2, 2, 2),
 }
-RECIPE_OVERRIDES = {'gan': OVERRIDES, 'biggan': BIGGAN_OVERRIDES}
+# StyleGAN at 8×8: minibatch std over groups spanning devices, and both lazy regularisers (R1 on step 2,
+# path length on step 3) inside the 3 steps.
+STYLEGAN_OVERRIDES = {
+  **{key: value for key, value in OVERRIDES.items() if not key.startswith('model.')},
+  'data.image_size': 8,
+  'model.generator_kwargs.z_dim': 8,
+  'model.generator_kwargs.w_dim': 8,
+  'model.generator_kwargs.channel_base': 64,
+  'model.generator_kwargs.channel_max': 8,
+  'model.discriminator_kwargs.channel_base': 64,
+  'model.discriminator_kwargs.channel_max': 8,
+  'loss.r1_interval': 2,
+  'loss.pl_interval': 3,
+  'eval.sample_metrics': False,
+}
+RECIPE_OVERRIDES = {'gan': OVERRIDES, 'biggan': BIGGAN_OVERRIDES, 'stylegan': STYLEGAN_OVERRIDES}
 
 _RUN_ON_8_DEVICES = """
 import sys
@@ -61,7 +76,10 @@ FEEDS = [
 ]  # gans.data.input_pipeline: both feeds shard the global batch the same way.
 
 
-@pytest.mark.parametrize('recipe, feed', [('gan', feed) for feed in FEEDS] + [('biggan', 'device')])
+@pytest.mark.parametrize(
+  'recipe, feed',
+  [('gan', feed) for feed in FEEDS] + [('biggan', 'device'), ('stylegan', 'device')],
+)
 def test_eight_devices_match_one(idx_dir, tfds_dir, tmp_path, recipe, feed):
   one, eight = str(tmp_path / 'one'), str(tmp_path / 'eight')
   # The parameters are under test, not the evaluation (test_two_processes_match_one_process scores).

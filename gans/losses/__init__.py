@@ -44,6 +44,7 @@ from gans.losses.infogan import (
   infogan_categorical_loss,
   infogan_continuous_loss,
 )
+from gans.losses.path_length import path_length_penalty, path_lengths
 from gans.losses.penalties import (
   clip_weights,
   dragan_penalty,
@@ -87,6 +88,8 @@ __all__ = (
   'gaussian_log_likelihood',
   'gradient_penalty',
   'orthogonal_regularization',
+  'path_length_penalty',
+  'path_lengths',
   'hinge_discriminator_loss',
   'hinge_generator_loss',
   'identity_loss',

@@ -19,6 +19,7 @@ from gans.methods import (
   infogan,
   lapgan,
   ssgan,
+  stylegan,
   vae,
 )
 
@@ -35,6 +36,7 @@ FAMILIES = {
   'gancls': (gancls.GANCLS, gancls),
   'ssgan': (ssgan.SemiSupervisedGAN, ssgan),
   'ssgan_supervised': (ssgan.SupervisedBaseline, ssgan),
+  'stylegan': (stylegan.StyleGAN, stylegan),
   'vae': (vae.VAE, vae),
   'ae': (vae.AE, vae),
 }
