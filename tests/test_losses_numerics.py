@@ -67,6 +67,21 @@ def _cases():
     'symmetric_contrastive_loss': (losses.symmetric_contrastive_loss, (mean, log_var)),
     'latent_regression_loss': (losses.latent_regression_loss, (mean, log_var)),
     'cycle_consistency_loss': (losses.cycle_consistency_loss, (images, other_images)),
+    'real_logit': (losses.real_logit, (code_logits,)),
+    'supervised_class_loss': (losses.supervised_class_loss, (code_logits, codes)),
+    'semi_supervised_discriminator_loss': (
+      losses.semi_supervised_discriminator_loss,
+      (code_logits, 2.0 * code_logits),
+    ),
+    'feature_matching_loss': (losses.feature_matching_loss, (mean, log_var)),
+    'path_lengths': (
+      lambda ws: losses.path_lengths(lambda w: jnp.tanh(w)[..., None], ws, rng),
+      (_normal(11, (_BATCH, 3, 3)),),
+    ),
+    'path_length_penalty': (
+      lambda lengths, mean: losses.path_length_penalty(lengths, mean)[0],  # (penalty, new mean)
+      (np.abs(mean[:, 0]), scalar(0.5)),
+    ),
     'identity_loss': (losses.identity_loss, (images, other_images)),
     'infogan_categorical_loss': (losses.infogan_categorical_loss, (code_logits, codes)),
     'infogan_continuous_loss': (losses.infogan_continuous_loss, (mean, log_var)),

@@ -122,7 +122,7 @@ def test_unknown_names_are_errors():
   config.method.name = 'gann'
   with pytest.raises(
     ValueError,
-    match="unknown config.method.name='gann'; known methods: ae, began, biggan, cc_lapgan, cgan, cyclegan, gan, infogan, lapgan, vae",
+    match="unknown config.method.name='gann'; known methods: ae, began, biggan, cc_lapgan, cgan, cyclegan, gan, gancls, infogan, lapgan, ssgan, ssgan_supervised, stylegan, vae",
   ):
     methods.create(config, (28, 28, 1), 10)
   config = config_lib.load_recipe(f'{REPO}/configs/gan.py')
