@@ -17,6 +17,7 @@ timing() {
     gan | gan_stacked) echo "--steps=450 --warmup=5 --rounds=9" ;;
     dcgan | lsgan | infogan) echo "--steps=25 --warmup=2 --rounds=5" ;;
     wgan | wgan_gp) echo "--steps=10 --warmup=1 --rounds=5" ;;
+    gancls) echo "--steps=20 --warmup=2 --rounds=5 --config.method.pretrain_steps=0" ;; # The game phase.
     *) echo "--steps=150 --warmup=3 --rounds=5" ;;
   esac
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The train step of a recipe against its PyTorch reference step, as a speed ratio measured in one sitting.
 #
-#   TORCH_PYTHON=/tmp/torchref/bin/python launch/compare_reference.sh dcgan|gan|biggan|lapgan|cyclegan|stylegan [ROUNDS] [BENCH_DIR]
+#   TORCH_PYTHON=/tmp/torchref/bin/python launch/compare_reference.sh dcgan|gan|biggan|lapgan|cyclegan|stylegan|gancls [ROUNDS] [BENCH_DIR]
 #
 # Alternates `python -m gans.benchmark` (the real input pipeline feeding the step) with the reference (a
 # fixed batch, no input pipeline), ROUNDS times each at the recipe's batch below, and prints the medians and
@@ -14,14 +14,17 @@
 #   cyclegan  launch/reference/cyclegan_torch_reference.py  batch 4 (configs/cyclegan.py's own; in the repo)
 #   stylegan  launch/reference/stylegan_torch_reference.py  batch 32 (configs/stylegan.py's own; 32 steps, so
 #             R1 (every 16) and path length (every 4) run as often as in training; in the repo)
+#   gancls  launch/reference/gancls_torch_reference.py  batch 64 (configs/gancls.py's own; the game step:
+#           gans.benchmark runs with method.pretrain_steps=0; in the repo)
 # torch is not a dependency of gans: install a CPU build in its own venv, e.g.
 #   python -m venv /tmp/torchref && /tmp/torchref/bin/pip install torch
 set -euo pipefail
 cd "$(dirname "$0")/.."
-recipe=${1:?usage: launch/compare_reference.sh dcgan|gan|biggan|lapgan|cyclegan|stylegan [ROUNDS] [BENCH_DIR]}
+recipe=${1:?usage: launch/compare_reference.sh dcgan|gan|biggan|lapgan|cyclegan|stylegan|gancls [ROUNDS] [BENCH_DIR]}
 rounds=${2:-3}
 bench_dir=${3:-../shared/bench}
 torch_python=${TORCH_PYTHON:-python}
+extra=()  # More gans.benchmark flags of a recipe.
 case "$recipe" in
   dcgan) reference=$bench_dir/dcgan_torch_reference.py batch=128 steps=20 warmup=3 ;;
   gan) reference=$bench_dir/mlpgan_torch_reference.py batch=128 steps=300 warmup=20 ;;
@@ -29,14 +32,16 @@ case "$recipe" in
   lapgan) reference=launch/reference/lapgan_torch_reference.py batch=128 steps=20 warmup=2 ;;
   cyclegan) reference=launch/reference/cyclegan_torch_reference.py batch=4 steps=30 warmup=3 ;;
   stylegan) reference=launch/reference/stylegan_torch_reference.py batch=32 steps=32 warmup=2 ;;
-  *) echo "no reference step for recipe '$recipe' (dcgan, gan, biggan, lapgan, cyclegan or stylegan)" >&2; exit 2 ;;
+  gancls) reference=launch/reference/gancls_torch_reference.py batch=64 steps=20 warmup=2
+    extra=(--config.method.pretrain_steps=0) ;;
+  *) echo "no reference step for recipe '$recipe' (dcgan, gan, biggan, lapgan, cyclegan, stylegan or gancls)" >&2; exit 2 ;;
 esac
 [ -f "$reference" ] || { echo "missing $reference (dcgan, gan: pass BENCH_DIR)" >&2; exit 2; }
 out=$(mktemp -d)
 ours=() synthetic=() theirs=()
 for round in $(seq "$rounds"); do
   python -m gans.benchmark --config="configs/$recipe.py" --steps="$steps" --warmup="$warmup" \
-    --config.train.batch_size="$batch" --output="$out/$round.json" >/dev/null 2>&1
+    --config.train.batch_size="$batch" "${extra[@]}" --output="$out/$round.json" >/dev/null 2>&1
   read -r fed fixed < <(python -c "import json, sys; r = json.load(open(sys.argv[1])); \
 print(f\"{r['steps_per_s']:.3f} {r['synthetic_steps_per_s']:.3f}\")" "$out/$round.json")
   ours+=("$fed") synthetic+=("$fixed")
