@@ -8,8 +8,9 @@ Loss: D = supervised cross-entropy + unsupervised real/fake terms on log Σ exp 
    both, batch 100 labelled + 100 unlabelled + 100 samples, the learning rate decayed linearly to 0.
 Data: config.data.num_labelled = 100 class-balanced labels drawn by config.data.labelled_seed, the other
    59,900 training images unlabelled (gans.data.semi_supervised). Eval: D's accuracy on the 10,000 test
-   images (eval.batch_size × eval.num_batches = all of them); no sample-quality metrics (the
-   evaluator's classifier would train on the labelled subset).
+   images (eval.batch_size × eval.num_batches = all of them); sample-quality metrics off (D's accuracy
+   is the result; --config.eval.sample_metrics=True scores samples with the evaluator's classifier,
+   which is trained on the whole labelled training split, the cache of a plain Fashion-MNIST run).
 
 Differs from the paper: far fewer updates (the paper's code trains 300 epochs; here a CPU budget of
 minutes), ReLU in G (the paper's MNIST G uses softplus) and no weight normalisation in G, D's weight

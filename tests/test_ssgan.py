@@ -16,6 +16,7 @@ import pytest
 
 from gans import losses, methods
 from gans.data import datasets, semi_supervised
+from gans.evaluation import classifier, evaluator
 
 TINY = {
   'model.generator_kwargs.hidden': (8,),
@@ -99,6 +100,43 @@ def test_load_split_feeds_the_subset_and_keeps_the_test_split_labelled(idx_dir, 
   assert not datasets.streamable(config.data)
 
 
+def stub_judge(monkeypatch) -> dict:
+  """Replaces the evaluator's classifier by random features (no training); returns what it was asked for:
+  ``cache_dir`` and ``data`` (the loader's train images, train labels, test images, test labels)."""
+  asked = {}
+
+  class Judge:
+    def features_and_logits(self, images):
+      rng = np.random.default_rng(len(images))
+      return rng.normal(size=(len(images), 4)), rng.normal(size=(len(images), 10))
+
+  def load_or_train(cache_dir, data_loader_fn, **kwargs):
+    asked['cache_dir'], asked['data'] = cache_dir, data_loader_fn()
+    return Judge()
+
+  monkeypatch.setattr(classifier, 'load_or_train_classifier', load_or_train)
+  return asked
+
+
+def test_the_evaluator_judges_with_the_full_training_split(idx_dir, tfds_dir, monkeypatch):
+  """The model sees the labelled subset; the evaluator's classifier and floor see every training image with
+  its label, and share the cached classifier of a plain run of the dataset."""
+  config = tiny_config('ssgan', idx_dir, tfds_dir, **TINY, **{'data.labelled_seed': 1})
+  plain = tiny_config('ssgan', idx_dir, tfds_dir, **{'data.num_labelled': 0})
+  full = datasets.load_split(plain.data, 'train')
+  asked = stub_judge(monkeypatch)
+  train, test = (datasets.load_split(config.data, s) for s in ('train', 'test'))
+  judge = evaluator.create(config, train, test)
+  assert asked['cache_dir'] == datasets.cache_dir(plain.data, 'classifier')
+  images, labels = asked['data'][:2]
+  np.testing.assert_array_equal(images, full['image'])
+  np.testing.assert_array_equal(labels, full['label'])
+  # The floor's real images (scored against the test images) are the split's first, not the subset's.
+  num = len(judge._train_images)
+  np.testing.assert_array_equal(judge._train_images, full['image'][:num])
+  np.testing.assert_array_equal(judge._train_labels, full['label'][:num])
+
+
 def test_the_baseline_trains_d_alone_on_the_labelled_batch(idx_dir, tfds_dir):
   config = tiny_config('ssgan', idx_dir, tfds_dir, **TINY, **{'method.name': 'ssgan_supervised'})
   method = methods.create(config, (8, 8, 1), 10)
@@ -108,7 +146,7 @@ def test_the_baseline_trains_d_alone_on_the_labelled_batch(idx_dir, tfds_dir):
     'image': jax.random.uniform(keys[0], (1, 6, 8, 8, 1)),
     'label': jax.random.randint(keys[1], (1, 6), 0, 10),
   }
-  state = method.init(jax.random.PRNGKey(0), jax.tree.map(lambda x: x[0], batch))
+  state = jax.jit(method.init)(jax.random.PRNGKey(0), jax.tree.map(lambda x: x[0], batch))
   new, metrics = jax.jit(method.train_step)(state, batch)
   assert same_params(state.players['g'].params, new.players['g'].params)
   assert any_param_moved(state.players['d'].params, new.players['d'].params)
@@ -129,7 +167,11 @@ def test_bad_fields_are_named(idx_dir, tfds_dir, field, value, message):
     methods.check_config(config)
 
 
-def test_ssgan_trains_and_reports_test_accuracy_through_main(run_main, idx_dir, tfds_dir, tmp_path):
+def test_ssgan_trains_and_reports_test_accuracy_through_main(
+  run_main, idx_dir, tfds_dir, tmp_path, monkeypatch
+):
+  """Training and ``--mode=eval`` (its evaluator's classifier stubbed: trained by the evaluation tests)."""
+  asked = stub_judge(monkeypatch)
   workdir = str(tmp_path / 'ssgan')
   flags = [
     f'--config={REPO}/configs/ssgan.py',
@@ -146,3 +188,6 @@ def test_ssgan_trains_and_reports_test_accuracy_through_main(run_main, idx_dir, 
   metrics = json.load(open(os.path.join(workdir, 'eval', 'metrics.json')))
   assert 0.0 <= metrics['accuracy'] <= 1.0 and np.isfinite(metrics['cross_entropy'])
   assert 0.0 < metrics['d_real'] < 1.0
+  assert len(asked['data'][0]) == 256 and np.isfinite(
+    metrics['floor']['fid']
+  )  # The full split judges.

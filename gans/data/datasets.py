@@ -256,7 +256,8 @@ def stack_split(base: Split, channels: int, seed: int) -> Split:
 
 def base_config(data_config):
   """The config of the data before stacking, a second domain, captions and a labelled subset
-  (``stacked_images`` = 0, ``domain_b`` = '', ``captions`` = '', ``num_labelled`` = 0)."""
+  (``stacked_images`` = 0, ``domain_b`` = '', ``captions`` = '', ``num_labelled`` = ``labelled_seed`` = 0:
+  its ``dataset_id`` is the plain dataset's)."""
   base = data_config.copy_and_resolve_references()
   base.stacked_images = 0
   base.domain_b = ''
@@ -264,6 +265,7 @@ def base_config(data_config):
     base.captions = ''
   if 'num_labelled' in base:
     base.num_labelled = 0
+    base.labelled_seed = 0
   return base
 
 

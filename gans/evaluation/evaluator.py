@@ -50,13 +50,14 @@ def _classifier_data(train, test: datasets.Split) -> Callable[[], tuple]:
 class ImageEvaluator:
   """Scores [N, H, W, C] samples in [0, 1] against the test split with a feature extractor."""
 
-  def __init__(self, config, train_split, test_split: datasets.Split):
+  def __init__(self, config, train_split, test_split: datasets.Split, data_config=None):
     """``train_split``: a ``datasets.Split`` or, when the training split is streamed, its
     ``datasets.SplitSource`` (only its first ``eval.num_samples`` examples are read, and the whole split
-    only to train the dataset classifier when it is not cached yet)."""
+    only to train the dataset classifier when it is not cached yet). ``data_config`` (default
+    ``config.data``) names the data ``train_split`` holds: it keys the cached classifier."""
     self.cfg = config.eval
     self._dataset_classifier = lambda: classifier.load_or_train_classifier(
-      datasets.cache_dir(config.data, 'classifier'),
+      datasets.cache_dir(data_config or config.data, 'classifier'),
       _classifier_data(train_split, test_split),
       num_classes=train_split.num_classes,
       steps=self.cfg.classifier_steps,
@@ -155,11 +156,16 @@ class ToyEvaluator:
 
 def create(config, train_split, test_split):
   """The evaluator for the run's data: mode coverage for toy mixtures and stacked data, feature metrics
-  for images."""
+  for images (with a labelled subset, ``data.num_labelled`` > 0, judged against the full training split)."""
   if config.data.source == 'toy':
     return ToyEvaluator(config)
   if config.data.get('stacked_images', 0):
     return StackedEvaluator(config)
+  if config.data.get('num_labelled', 0):
+    # An external judge: the classifier and the floor use the whole training split with all its labels
+    # (the cache of a plain run of the dataset), not the model's labelled subset.
+    full = datasets.base_config(config.data)
+    return ImageEvaluator(config, datasets.load_split(full, 'train'), test_split, data_config=full)
   return ImageEvaluator(config, train_split, test_split)
 
 
