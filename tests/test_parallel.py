@@ -42,17 +42,19 @@ BIGGAN_OVERRIDES = {
   'model.discriminator_kwargs.ch': 4,
   'model.discriminator_kwargs.widths': (2, 2, 2, 2),
 }
-# StyleGAN at 8×8: minibatch std over groups spanning devices, and both lazy regularisers (R1 on step 2,
-# path length on step 3) inside the 3 steps.
+# StyleGAN at 4×4, the smallest nets (its step's compile is the cost): minibatch std over groups spanning
+# devices (group 4 of 2 images per device), and both lazy regularisers (R1 on step 2, path length on
+# step 3) inside the 3 steps.
 STYLEGAN_OVERRIDES = {
   **{key: value for key, value in OVERRIDES.items() if not key.startswith('model.')},
-  'data.image_size': 8,
+  'data.image_size': 4,
   'model.generator_kwargs.z_dim': 8,
   'model.generator_kwargs.w_dim': 8,
+  'model.generator_kwargs.mapping_layers': 1,
   'model.generator_kwargs.channel_base': 64,
-  'model.generator_kwargs.channel_max': 8,
+  'model.generator_kwargs.channel_max': 4,
   'model.discriminator_kwargs.channel_base': 64,
-  'model.discriminator_kwargs.channel_max': 8,
+  'model.discriminator_kwargs.channel_max': 4,
   'loss.r1_interval': 2,
   'loss.pl_interval': 3,
   'eval.sample_metrics': False,
