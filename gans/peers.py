@@ -146,13 +146,13 @@ def exit_if_lost(error: BaseException | None = None, wait_s: float = 0.0) -> Non
     reason = ' '.join(str(error).split())
     reason = reason if len(reason) <= 300 else reason[:299] + '…'
     got = f'; this process got {type(error).__name__}: {reason}'
-  print(
+  message = (
     f'FATAL {names}: the run cannot go on without it{got}. Process '
     f'{jax_distributed.global_state.process_id} exits with status {EXIT_STATUS} without a '
-    'checkpoint; rerun the same command with every process to resume from the last one.',
-    file=sys.stderr,
-    flush=True,
+    'checkpoint; rerun the same command with every process to resume from the last one.'
   )
+  sys.stderr.flush()
+  os.write(sys.stderr.fileno(), f'{message}\n'.encode())  # One write: a line no other output splits.
   sys.stdout.flush()
   os._exit(EXIT_STATUS)
 
