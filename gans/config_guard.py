@@ -68,10 +68,8 @@ def validate(config: ConfigDict) -> None:
     'train.log_every': t.log_every,
     'train.checkpoint_every': t.checkpoint_every,
     'train.keep_checkpoints': t.keep_checkpoints,
-    'train.sample_every': t.sample_every,
     'train.prefetch': t.prefetch,
     'eval.batch_size': config.eval.batch_size,
-    'eval.num_batches': config.eval.num_batches,
     'sample.num': config.sample.num,
     'export.num': config.export.num,
   }
@@ -95,6 +93,12 @@ def validate(config: ConfigDict) -> None:
       f'config.train.max_steps_in_flight={t.max_steps_in_flight} must be in 1..{MAX_STEPS_IN_FLIGHT} '
       "(more would queue past XLA:CPU's 32 computations per device and can deadlock)."
     )
+  for name, value in (
+    ('train.sample_every', t.sample_every),
+    ('eval.num_batches', config.eval.num_batches),
+  ):
+    if value < 0:
+      raise ValueError(f'config.{name}={value} must be >= 0 (0 = none).')
   for name in ('step_timeout_s', 'stop_timeout_s'):
     if t[name] < 0:
       raise ValueError(f'config.train.{name}={t[name]} must be >= 0 (0 = off).')

@@ -73,7 +73,7 @@ def base_config(method: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     log_every=200,
     checkpoint_every=2_000,
     keep_checkpoints=3,
-    sample_every=2_000,
+    sample_every=2_000,  # And at the last step; 0 = no figures while training.
     eval_every=0,  # 0 = only at the end of training.
     # device (split on every device, gathered in the step) | host (split in host memory, thread + copies)
     # | stream (split on disk, grain reads each step's rows) | auto (stream above data.in_memory_limit_mb,
@@ -88,7 +88,7 @@ def base_config(method: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   c.eval = dict(
     split='test',
     batch_size=500,  # Also the number of samples generated per call.
-    num_batches=4,  # Test batches for the method's own eval_step metrics.
+    num_batches=4,  # Test batches for the method's own eval_step metrics (0 = none).
     seed=1,
     sample_metrics=True,  # FID, KID, precision/recall, density/coverage, classifier score.
     num_samples=10_000,

@@ -152,7 +152,9 @@ def exit_if_lost(error: BaseException | None = None, wait_s: float = 0.0) -> Non
     'checkpoint; rerun the same command with every process to resume from the last one.'
   )
   sys.stderr.flush()
-  os.write(sys.stderr.fileno(), f'{message}\n'.encode())  # One write: a line no other output splits.
+  os.write(
+    sys.stderr.fileno(), f'{message}\n'.encode()
+  )  # One write: a line no other output splits.
   sys.stdout.flush()
   os._exit(EXIT_STATUS)
 

@@ -264,7 +264,7 @@ class Experiment:
       for b, batch in enumerate(self._test_batches(cfg.split, cfg.batch_size, cfg.num_batches))
     ]
     totals = parallel.to_host(totals)
-    results = {name: float(np.mean([t[name] for t in totals])) for name in totals[0]}
+    results = {name: float(np.mean([t[name] for t in totals])) for name in (totals or [{}])[0]}
     if cfg.sample_metrics:
       results.update(evaluator_lib.evaluate_samples(self.evaluator, self.sample_batch, self.config))
     if base.supports(self.method, base.Translation) and 'edges' in self.split(cfg.split).names:
@@ -485,7 +485,7 @@ def _train_and_evaluate(config, workdir: str) -> dict[str, float] | None:
               'Stopped at step %d after checkpointing; rerun the same command to resume.', step
             )
             return None
-          if step % cfg.sample_every == 0 or step == cfg.steps:
+          if cfg.sample_every and (step % cfg.sample_every == 0 or step == cfg.steps):
             experiment.state = state
             with dog.paused('figures'):
               write_figures(experiment, step, writer)

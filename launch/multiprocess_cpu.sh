@@ -37,7 +37,7 @@ stop_all_after_grace() {
 }
 
 for ((i = 0; i < num_processes; i++)); do
-  XLA_FLAGS="--xla_force_host_platform_device_count=${devices}" JAX_PLATFORMS=cpu \
+  XLA_FLAGS="${XLA_FLAGS:-} --xla_force_host_platform_device_count=${devices}" JAX_PLATFORMS=cpu \
     "${on_parent_death[@]}" python -m gans.main --coordinator_address="127.0.0.1:${port}" \
     --num_processes="${num_processes}" --process_id="${i}" "$@" &
   pids+=($!)

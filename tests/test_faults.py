@@ -17,7 +17,16 @@ import sys
 import time
 import types
 
-from conftest import REPO, load_params, same_params, tiny_config, tiny_overrides, wait_for_line
+from conftest import (
+  PARAMS_ONLY,
+  PARAMS_ONLY_FLAGS,
+  REPO,
+  load_params,
+  same_params,
+  tiny_config,
+  tiny_overrides,
+  wait_for_line,
+)
 from etils import epath
 import jax
 import numpy as np
@@ -57,7 +66,7 @@ def test_sigterm_checkpoints_and_resume_equals_uninterrupted(idx_dir, tfds_dir, 
     '--config.train.steps=3000',
     '--config.train.log_every=20',
     '--config.train.checkpoint_every=100000',
-    '--config.train.sample_every=100000',
+    *PARAMS_ONLY_FLAGS,
   ]
   interrupted = _start_main(idx_dir, tfds_dir, tmp_path / 'interrupted', *flags)
   wait_for_line(interrupted, 'step 40/3000')
@@ -553,7 +562,7 @@ def test_sigterm_and_resume_is_bit_identical_for_several_players_pools_and_domai
       os.kill(os.getpid(), signal.SIGTERM)
     return requested(self, step)
 
-  overrides = {**NEW_STATES[recipe], 'eval.sample_metrics': False, 'train.checkpoint_every': 100}
+  overrides = {**NEW_STATES[recipe], **PARAMS_ONLY, 'train.checkpoint_every': 100}
 
   def config(steps):
     return tiny_config(recipe, idx_dir, tfds_dir, steps=steps, **overrides)

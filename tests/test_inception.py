@@ -98,9 +98,11 @@ def test_extractor_from_the_registry(random_variables, tmp_path):
     evaluation.get_feature_extractor('inception', weights_path=str(tmp_path / 'pt_inception.pth'))
   path = str(tmp_path / 'inception.npz')
   np.savez(path, **_torch_state_dict(random_variables))
-  extractor = evaluation.get_feature_extractor('inception', weights_path=path)
+  extractor = evaluation.get_feature_extractor('inception', weights_path=path, batch_size=2)
   images = np.random.default_rng(2).integers(0, 256, (3, 28, 28, 1), dtype=np.uint8)
   features, logits = extractor.features_and_logits(images)
   assert features.shape == (3, 2048) and logits.shape == (3, 1008)
   assert np.all(np.isfinite(features)) and np.ptp(features, axis=0).max() > 0  # Input-dependent.
-  np.testing.assert_allclose(extractor.features(images / 255.0), features, rtol=1e-5)
+  np.testing.assert_allclose(
+    extractor.features(images / 255.0), features, rtol=1e-5
+  )  # 2 + 1 padded.

@@ -55,4 +55,3 @@ def test_the_cap_bounds_the_arenas_of_threads_that_allocate_together():
 @pytest.mark.skipif(not sys.platform.startswith('linux'), reason='glibc arenas')
 def test_a_users_malloc_arena_max_is_kept():
   assert _arenas('cap', MALLOC_ARENA_MAX='4') == ('None', 4)
-

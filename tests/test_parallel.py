@@ -10,7 +10,15 @@ import subprocess
 import sys
 import time
 
-from conftest import REPO, load_params, tiny_config, tiny_overrides, wait_for_line
+from conftest import (
+  PARAMS_ONLY,
+  PARAMS_ONLY_FLAGS,
+  REPO,
+  load_params,
+  tiny_config,
+  tiny_overrides,
+  wait_for_line,
+)
 import jax
 import numpy as np
 import psutil
@@ -85,10 +93,13 @@ FEEDS = [
 def test_eight_devices_match_one(idx_dir, tfds_dir, tmp_path, recipe, feed):
   one, eight = str(tmp_path / 'one'), str(tmp_path / 'eight')
   # The parameters are under test, not the evaluation (test_two_processes_match_one_process scores).
-  overrides = {**RECIPE_OVERRIDES[recipe], 'train.feed': feed, 'eval.sample_metrics': False}
+  overrides = {**RECIPE_OVERRIDES[recipe], 'train.feed': feed, **PARAMS_ONLY}
   assert jax.device_count() == 1
   train.train_and_evaluate(tiny_config(recipe, idx_dir, tfds_dir, **overrides), one)
-  env = {**os.environ, 'XLA_FLAGS': '--xla_force_host_platform_device_count=8'}
+  env = {
+    **os.environ,
+    'XLA_FLAGS': f'{os.environ["XLA_FLAGS"]} --xla_force_host_platform_device_count=8',
+  }
   script = _RUN_ON_8_DEVICES.format(
     recipe=recipe,
     tests=os.path.join(REPO, 'tests'),
@@ -125,7 +136,7 @@ def test_two_processes_match_one_process(idx_dir, tfds_dir, tmp_path, feed):
   one, two = str(tmp_path / 'one'), str(tmp_path / 'two')
   env = {
     **os.environ,
-    'XLA_FLAGS': '--xla_force_host_platform_device_count=4',
+    'XLA_FLAGS': f'{os.environ["XLA_FLAGS"]} --xla_force_host_platform_device_count=4',
     'JAX_PLATFORMS': 'cpu',
   }
   subprocess.run(
@@ -244,14 +255,14 @@ def test_a_killed_process_ends_the_other_naming_it_and_a_rerun_resumes(idx_dir, 
   killed, whole = tmp_path / 'killed', tmp_path / 'whole'
   flags = (
     '--heartbeat_timeout_s=10',
-    '--config.train.steps=200',
+    '--config.train.steps=80',
     '--config.train.log_every=10',
     '--config.train.checkpoint_every=10',
-    '--config.train.sample_every=200',
+    *PARAMS_ONLY_FLAGS,
   )
   launcher = _launch(idx_dir, tfds_dir, killed, *flags)
   try:
-    wait_for_line(launcher, 'step 20/200', timeout=240)
+    wait_for_line(launcher, 'step 20/80', timeout=240)
     victim = next(
       child
       for child in psutil.Process(launcher.pid).children()
@@ -286,9 +297,9 @@ def test_a_killed_process_ends_the_other_naming_it_and_a_rerun_resumes(idx_dir, 
       _end(launcher, workdir)
     assert launcher.returncode == 0, stderr[-3000:]
     if workdir == killed:
-      resumed = re.search(r'Training gan from step (\d+) to 200', stderr)
-      assert resumed and 0 < int(resumed.group(1)) < 200, stderr[-3000:]
-  a, b = load_params(killed, 200), load_params(whole, 200)
+      resumed = re.search(r'Training gan from step (\d+) to 80', stderr)
+      assert resumed and 0 < int(resumed.group(1)) < 80, stderr[-3000:]
+  a, b = load_params(killed, 80), load_params(whole, 80)
   assert jax.tree.all(jax.tree.map(np.array_equal, a, b))
 
 

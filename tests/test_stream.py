@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 
-from conftest import REPO, any_param_moved, load_params, same_params, tiny_config
+from conftest import PARAMS_ONLY, REPO, any_param_moved, load_params, same_params, tiny_config
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -190,7 +190,7 @@ def test_a_streamed_run_trains_and_resumes_bit_identically(idx_dir, tfds_dir, tm
     'method.n_critic': 2,
     'train.checkpoint_every': 5,
     'data.in_memory_limit_mb': 0.1,
-    'eval.sample_metrics': False,  # Evaluation is not under test: no classifier, no FID.
+    **PARAMS_ONLY,  # Neither figures nor evaluation are under test.
   }
   host = {**stream, 'train.feed': 'host'}
   train.train_and_evaluate(
@@ -226,7 +226,10 @@ for s, h in zip(batches, host):
 
 def test_stream_feed_on_eight_devices(idx_dir, tfds_dir):
   """The same batches as the host feed, split over a mesh of 8 (simulated) devices, across epochs."""
-  env = {**os.environ, 'XLA_FLAGS': '--xla_force_host_platform_device_count=8'}
+  env = {
+    **os.environ,
+    'XLA_FLAGS': f'{os.environ["XLA_FLAGS"]} --xla_force_host_platform_device_count=8',
+  }
   script = _ON_8_DEVICES.format(
     tests=os.path.join(REPO, 'tests'), idx_dir=idx_dir, tfds_dir=tfds_dir
   )
