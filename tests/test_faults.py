@@ -211,6 +211,8 @@ def test_same_seed_gives_bit_identical_parameters(idx_dir, tfds_dir, tmp_path):
     ('train.steps', 0, 'config.train.steps=0 must be positive'),
     ('train.batch_size', -8, 'config.train.batch_size=-8 must be positive'),
     ('optim.g.lr', -1e-4, 'config.optim.g.lr=-0.0001 must be positive'),
+    ('train.sample_every', -1, 'config.train.sample_every=-1 must be >= 0'),
+    ('eval.num_batches', -2, 'config.eval.num_batches=-2 must be >= 0'),
     ('data.value_range', (1.0, 0.0), 'config.data.value_range=(1.0, 0.0) must be'),
     ('method.n_critic', 0, 'config.method.n_critic=0 must be >= 1'),
     ('method.ema_decay', 1.0, 'config.method.ema_decay=1.0 must be in'),

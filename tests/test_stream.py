@@ -202,6 +202,7 @@ def test_a_streamed_run_trains_and_resumes_bit_identically(idx_dir, tfds_dir, tm
     )
   streamed = load_params(tmp_path / 'stream', 10)
   assert same_params(load_params(tmp_path / 'host', 10), streamed)
+  assert not (tmp_path / 'host' / 'samples').exists()  # train.sample_every = 0: no figures.
   assert any_param_moved(load_params(tmp_path / 'stream', 5), streamed)
 
 
