@@ -92,6 +92,7 @@ def base_config(method: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     seed=1,
     sample_metrics=True,  # FID, KID, precision/recall, density/coverage, classifier score.
     num_samples=10_000,
+    image_size=0,  # > 0: score samples and real images at this side (one scale across recipes).
     feature_extractor='classifier',  # Or a registered extractor, e.g. 'inception' with feature_weights.
     feature_weights='',
     classifier_steps=3000,  # Training steps of the cached evaluation classifier.

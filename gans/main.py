@@ -113,14 +113,16 @@ def sample(config, workdir: str) -> list[str]:
 
 def evaluate(config, workdir: str) -> str:
   """Evaluates the latest checkpoint into ``workdir/eval/metrics.json`` and ``report.md`` (a table with
-  the real data's own floor and a sample grid); returns the report's path."""
+  the real data's own floor and a sample grid); returns the report's path. With ``eval.image_size`` > 0
+  the directory is ``eval_<size>px`` (the scores at the data's own size are kept)."""
   experiment, step = restored_experiment(config, workdir)
   metrics = {'step': step, **experiment.evaluate()}
   floor = experiment.evaluator.floor()
   grid = train.visualize.to_picture(
     parallel.to_host(experiment.generate(config.sample.num, config.sample.seed)), config.data
   )
-  directory = os.path.join(workdir, 'eval')
+  size = config.eval.image_size
+  directory = os.path.join(workdir, f'eval_{size}px' if size else 'eval')
   if experiment.is_writer:
     os.makedirs(directory, exist_ok=True)
     with open(os.path.join(directory, 'metrics.json'), 'w') as f:

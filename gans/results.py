@@ -1,6 +1,7 @@
 r"""Collects ``eval/metrics.json`` of finished runs into README's results table.
 
     python -m gans.results runs/gan runs/vae ...
+    python -m gans.results --eval_dir=eval_32px runs/dcgan runs/biggan   # after --config.eval.image_size=32
 
 One row per run (the command that made it comes from the run's recipe name), then the real-data floor of
 the first image run; toy mixtures and stacked data get the mode-coverage columns.
@@ -18,8 +19,8 @@ TOY_COLUMNS = ('modes', 'high_quality_fraction', 'kl')
 EXTRA_COLUMNS = ('iwae', 'class_accuracy', 'code_accuracy')
 
 
-def _load(workdir: str) -> tuple[dict, dict]:
-  with open(os.path.join(workdir, 'eval', 'metrics.json')) as f:
+def _load(workdir: str, eval_dir: str) -> tuple[dict, dict]:
+  with open(os.path.join(workdir, eval_dir, 'metrics.json')) as f:
     metrics = json.load(f)
   with open(os.path.join(workdir, 'config.json')) as f:
     config = json.load(f)
@@ -42,8 +43,9 @@ def _mode_data(data: dict) -> str:
   return f'{data["name"]} ({ {"ring": 8, "grid": 25}.get(data["name"], "?") })'
 
 
-def table(workdirs: list[str]) -> str:
-  runs = [(workdir, *_load(workdir)) for workdir in workdirs]
+def table(workdirs: list[str], eval_dir: str = 'eval') -> str:
+  """The rows of ``workdir/<eval_dir>/metrics.json`` of each run (``eval_<size>px``: ``eval.image_size``)."""
+  runs = [(workdir, *_load(workdir, eval_dir)) for workdir in workdirs]
   toy_runs = [run for run in runs if 'modes' in run[1]]  # Toy mixtures and stacked data.
   image_runs = [run for run in runs if 'modes' not in run[1]]
   lines = []
@@ -80,4 +82,11 @@ def table(workdirs: list[str]) -> str:
 
 
 if __name__ == '__main__':
-  print(table(sys.argv[1:]))
+  arguments = sys.argv[1:]
+  options = [a for a in arguments if a.startswith('--eval_dir=')]
+  print(
+    table(
+      [a for a in arguments if a not in options],
+      options[-1].split('=', 1)[1] if options else 'eval',
+    )
+  )

@@ -6,9 +6,10 @@ from conftest import REPO, tiny_config
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from gans import config_lib, methods, train
-from gans.data import datasets, toy
+from gans.data import datasets, toy, transforms
 from gans.evaluation import classifier, evaluator
 from gans.evaluation import metrics as metrics_lib
 
@@ -122,3 +123,32 @@ def test_class_accuracy_uses_the_dataset_classifier_when_features_come_from_else
   expected = metrics_lib.class_conditional_accuracy(dataset_classifier.logits(images), labels)
   assert scorer.score(images, labels)['class_accuracy'] == expected
   assert scorer.label_classifier is not scorer.extractor
+
+
+def test_eval_image_size_scores_samples_resized_against_the_data_at_that_side(idx_dir, tfds_dir):
+  """``eval.image_size=32`` for a 28×28 run: the floor and the scores are those of the dataset loaded at
+  32×32 (its own classifier), and 28×28 samples get the resize that real images get."""
+  config = tiny_config('dcgan', idx_dir, tfds_dir, **{'eval.image_size': 32})
+  train_split = datasets.load_split(config.data, 'train')
+  test_split = datasets.load_split(config.data, 'test')
+  scorer = evaluator.create(config, train_split, test_split)
+  assert isinstance(scorer, evaluator.ResizedEvaluator)
+  at_32 = config.data.copy_and_resolve_references()
+  at_32.image_size = 32
+  train_32, test_32 = datasets.load_split(at_32, 'train'), datasets.load_split(at_32, 'test')
+  assert test_32['image'].shape[1:] == (32, 32, 1)
+  direct = evaluator.ImageEvaluator(config, train_32, test_32, data_config=at_32)
+  assert scorer.floor() == direct.floor()
+
+  samples, labels = test_split['image'][:64] / 255.0, test_split['label'][:64]
+  resized = transforms.crop_and_resize(test_split['image'][:64], size=32) / 255.0
+  assert scorer.score(samples, labels) == direct.score(resized, labels)
+  unresized = evaluator.create(tiny_config('dcgan', idx_dir, tfds_dir), train_split, test_split)
+  assert unresized.score(samples)['fid'] != scorer.score(samples)['fid']
+
+
+def test_eval_image_size_is_refused_for_mode_coverage(idx_dir, tfds_dir):
+  config = config_lib.load_recipe(f'{REPO}/configs/gan_ring.py')
+  config.eval.image_size = 32
+  with pytest.raises(ValueError, match='eval.image_size=32 applies to image datasets'):
+    evaluator.create(config, None, None)

@@ -63,6 +63,13 @@ def crop_and_resize(
   )
 
 
+def resize_like_data(images: np.ndarray, size: int) -> np.ndarray:
+  """Float images [N, H, W, C] in [0, 1] -> [N, size, size, C] in [0, 1] through what the data's
+  ``image_size`` does to real images: quantised to uint8, the antialiased bilinear resize, rounded."""
+  quantised = np.clip(np.round(np.asarray(images, np.float32) * 255), 0, 255).astype(np.uint8)
+  return crop_and_resize(quantised, size=size).astype(np.float32) / 255
+
+
 def square_resize(image: np.ndarray, size: int) -> np.ndarray:
   """One uint8 image [H, W, C] of any size -> its centred square of side min(H, W), resized to
   [size, size, C] (bilinear; ``size`` 0 keeps the square's side)."""

@@ -9,6 +9,10 @@ classifier the project trains on the dataset's training split and caches beside 
 The same metrics of ``eval.num_samples`` real *training* images against the test images are the floor:
 what a perfect generator would score with this extractor and sample size.
 
+``eval.image_size`` > 0 scores at that side: the samples get the resize that ``data.image_size`` gives real
+images (``transforms.resize_like_data``) and are judged against the dataset loaded at that side, with its
+classifier. Recipes trained at different sizes are then on one scale (DCGAN's 28×28 beside BigGAN's 32×32).
+
 Stacked data (``data.stacked_images`` = 3): modes covered out of 1,000 and KL(mode histogram ‖
 uniform), each channel labelled by the classifier of the unstacked dataset.
 
@@ -24,7 +28,7 @@ from typing import Callable
 from absl import logging
 import numpy as np
 
-from gans.data import datasets, toy
+from gans.data import datasets, toy, transforms
 from gans.evaluation import classifier, metrics
 from gans.evaluation.mode_coverage import mode_coverage, stacked_mode_coverage
 
@@ -114,6 +118,20 @@ class ImageEvaluator:
     return self.score(self._train_images, self._train_labels)
 
 
+class ResizedEvaluator:
+  """An ``ImageEvaluator`` of the data at side ``size``, given samples at the training side."""
+
+  def __init__(self, inner: ImageEvaluator, size: int):
+    self.inner, self.size = inner, size
+
+  def floor(self) -> dict[str, float]:
+    return self.inner.floor()
+
+  def score(self, images: np.ndarray, labels: np.ndarray | None = None) -> dict[str, float]:
+    """``images`` [N, H, W, C] in [0, 1] are resized to [N, size, size, C] first."""
+    return self.inner.score(transforms.resize_like_data(images, self.size), labels)
+
+
 class StackedEvaluator:
   """Modes covered by samples of stacked data ([N, H, W, C], C single-channel images per sample), each
   channel classified by the classifier of the unstacked dataset (PacGAN's Stacked MNIST protocol)."""
@@ -157,10 +175,27 @@ class ToyEvaluator:
 def create(config, train_split, test_split):
   """The evaluator for the run's data: mode coverage for toy mixtures and stacked data, feature metrics
   for images (with a labelled subset, ``data.num_labelled`` > 0, judged against the full training split)."""
+  size = config.eval.get('image_size', 0)
+  if size and (config.data.source == 'toy' or config.data.get('stacked_images', 0)):
+    raise ValueError(
+      f'config.eval.image_size={size} applies to image datasets scored by features; use 0 for '
+      'toy mixtures and stacked data (they are scored by mode coverage).'
+    )
   if config.data.source == 'toy':
     return ToyEvaluator(config)
   if config.data.get('stacked_images', 0):
     return StackedEvaluator(config)
+  if size and size != test_split['image'].shape[1]:
+    data = datasets.base_config(config.data) if config.data.get('num_labelled', 0) else config.data
+    data = data.copy_and_resolve_references()
+    data.image_size = size
+    inner = ImageEvaluator(
+      config,
+      datasets.load_split(data, 'train'),
+      datasets.load_split(data, 'test'),
+      data_config=data,
+    )
+    return ResizedEvaluator(inner, size)
   if config.data.get('num_labelled', 0):
     # An external judge: the classifier and the floor use the whole training split with all its labels
     # (the cache of a plain run of the dataset), not the model's labelled subset.
