@@ -116,9 +116,23 @@ class Experiment:
     )
     self._evaluator = None
     self._class_samples = None
-    init = jax.jit(self.method.init, out_shardings=self.replicated)
-    self.state = init(jax.random.PRNGKey(config.train.seed), example)
+    # The initial state is computed at its first use: a restore needs only its shapes and shardings
+    # (a resume, --mode=eval/sample/export then never compile nor run the initialisers).
+    self._init = jax.jit(self.method.init, out_shardings=self.replicated)
+    self._init_args = (jax.random.PRNGKey(config.train.seed), example)
+    self._state = None
     self.is_writer = jax.process_index() == 0
+
+  @property
+  def state(self):
+    """The players' TrainStates and the method's carry: the restored checkpoint's, else the initial."""
+    if self._state is None:
+      self._state = self._init(*self._init_args)
+    return self._state
+
+  @state.setter
+  def state(self, state):
+    self._state = state
 
   def compile_train_step(self, inputs, select=input_pipeline.BatchIterator.select):
     """Compiles the guarded, donated, data-parallel train step ``(state, inputs) -> (state, metrics)``
@@ -185,7 +199,10 @@ class Experiment:
     """Loads the latest checkpoint if there is one; returns the step to continue from."""
     if self.checkpointer.latest_step() is None:
       return 0
-    self.state, meta = self.checkpointer.restore(self.state)
+    template = (
+      self._state if self._state is not None else jax.eval_shape(self._init, *self._init_args)
+    )
+    self.state, meta = self.checkpointer.restore(template)
     return int(meta['step'])
 
   def generate(self, num: int, seed: int):
