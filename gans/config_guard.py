@@ -23,6 +23,12 @@ IDENTITY_FIELDS = (
   'data.value_range',
   'data.stacked_images',
   'data.domain_b',
+  'data.captions',
+  'data.center_crop',
+  'data.image_size',
+  'data.label_attribute',
+  'data.num_labelled',
+  'data.labelled_seed',
   'train.batch_size',
   'train.seed',
 )
@@ -33,6 +39,12 @@ IDENTITY_FIELDS = (
 ADDED_FIELDS = {
   'data.stacked_images': 0,
   'data.domain_b': '',
+  'data.captions': '',
+  'data.center_crop': 0,
+  'data.image_size': 0,
+  'data.label_attribute': '',
+  'data.num_labelled': 0,
+  'data.labelled_seed': 0,
 }
 # XLA:CPU lets at most 32 computations per device be queued; a multi-device step queued beyond that blocks
 # one of the runtime's threads (as many as devices on a machine with few cores) and the collective of the
@@ -123,8 +135,12 @@ def check_resumable(config: ConfigDict, workdir: str) -> None:
   with open(path) as f:
     saved = _flatten(json.load(f))
   current = _flatten(json.loads(config.to_json_best_effort()))
-  for field, old_behaviour in ADDED_FIELDS.items():
+  for (
+    field,
+    old_behaviour,
+  ) in ADDED_FIELDS.items():  # Absent (an old run, a recipe without it): as before.
     saved.setdefault(field, old_behaviour)
+    current.setdefault(field, old_behaviour)
   changed = sorted(
     field
     for field in set(saved) | set(current)

@@ -77,6 +77,15 @@ def test_a_checkpoint_from_before_an_identity_field_existed_resumes_at_its_old_b
   saved[group].pop(name, None)
   (tmp_path / 'config.json').write_text(json.dumps(saved))
   assert config_guard.check_resumable(config, str(tmp_path)) is None
-  config[group][name] = {'data.stacked_images': 3, 'data.domain_b': 'edges'}[field]
+  config[group][name] = {
+    'data.stacked_images': 3,
+    'data.domain_b': 'edges',
+    'data.captions': 'attributes',
+    'data.center_crop': 20,
+    'data.image_size': 32,
+    'data.label_attribute': 'Male',
+    'data.num_labelled': 100,
+    'data.labelled_seed': 3,
+  }[field]
   with pytest.raises(ValueError, match=rf'{field}: .* \(checkpoint\) -> .* \(now\)'):
     config_guard.check_resumable(config, str(tmp_path))

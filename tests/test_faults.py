@@ -547,6 +547,36 @@ NEW_STATES = {
     'train.batch_size': 4,
     'method.pool_size': 6,
   },
+  # Captions (attribute sentences), five players, and the phase switch (φ, ψ pre-trained for 2 steps)
+  # between the SIGTERM and the end.
+  'gancls': {
+    'model.z_dim': 8,
+    'model.compress_dim': 4,
+    'model.text_encoder_kwargs.embed_dim': 8,
+    'model.text_encoder_kwargs.hidden': 8,
+    'model.text_encoder_kwargs.out_dim': 8,
+    'model.image_encoder_kwargs.widths': (4,),
+    'model.generator_kwargs.base_features': 4,
+    'model.discriminator_kwargs.widths': (4,),
+    'model.inverse_kwargs.widths': (4,),
+    'method.pretrain_steps': 2,
+    'train.batch_size': 8,
+  },
+  # The lazy regularisers' counters (R1 every 2 steps, path length every 3) and the carry (w̄, the path
+  # length's running mean) across the resume.
+  'stylegan': {
+    'data.image_size': 4,
+    'model.generator_kwargs.z_dim': 8,
+    'model.generator_kwargs.w_dim': 8,
+    'model.generator_kwargs.mapping_layers': 1,
+    'model.generator_kwargs.channel_base': 64,
+    'model.generator_kwargs.channel_max': 4,
+    'model.discriminator_kwargs.channel_base': 64,
+    'model.discriminator_kwargs.channel_max': 4,
+    'loss.r1_interval': 2,
+    'loss.pl_interval': 3,
+    'train.batch_size': 4,
+  },
 }
 
 
@@ -555,8 +585,9 @@ def test_sigterm_and_resume_is_bit_identical_for_several_players_pools_and_domai
   recipe, idx_dir, tfds_dir, tmp_path, monkeypatch
 ):
   """A real SIGTERM at step 3 of 6 (sent from the loop's boundary check), then a resume: every player's
-  params, optimizer states and the carry (CycleGAN's half-filled pools) equal an uninterrupted run's.
-  The config guard's diff covers the new fields (a pyramid level, the pool, the second domain)."""
+  params, optimizer states and the carry (CycleGAN's half-filled pools, StyleGAN's w̄ and path-length
+  mean) equal an uninterrupted run's. The config guard's diff covers the new fields (a pyramid level,
+  the second domain, the captions, the image size)."""
   requested = preemption.Preemption.requested
 
   def sigterm_at_step_3(self, step):
@@ -587,9 +618,27 @@ def test_sigterm_and_resume_is_bit_identical_for_several_players_pools_and_domai
   assert all(np.array_equal(a, b) for a, b in zip(*leaves))
   if recipe == 'cyclegan':
     assert int(states[0].carry['pool_a']['count']) == 6  # Filled across the resume.
-  changed = {'lapgan': ('model.levels', 2), 'cyclegan': ('data.domain_b', '')}[recipe]
+  if (
+    recipe == 'stylegan'
+  ):  # Adam's counts: 6 steps, plus R1's updates of D on steps 2, 4, 6 and the
+    # path length's of G on 3, 6, across the resume.
+    counts = {
+      name: {
+        int(leaf)
+        for path, leaf in jax.tree_util.tree_leaves_with_path(player.opt_state)
+        if 'count' in jax.tree_util.keystr(path)
+      }
+      for name, player in states[0].players.items()
+    }
+    assert counts == {'d': {9}, 'g': {8}}, counts
+  changed = {
+    'lapgan': ('model.levels', 2),
+    'cyclegan': ('data.domain_b', ''),
+    'gancls': ('data.captions', 'files'),
+    'stylegan': ('data.image_size', 8),
+  }[recipe]
   with pytest.raises(ValueError, match=f'{changed[0]}: .* \\(checkpoint\\) -> .* \\(now\\)'):
     config_guard.check_resumable(
-      tiny_config(recipe, idx_dir, tfds_dir, steps=9, **overrides, **dict([changed])),
+      tiny_config(recipe, idx_dir, tfds_dir, steps=9, **{**overrides, **dict([changed])}),
       str(tmp_path / 'straight'),
     )
