@@ -95,14 +95,14 @@ def test_orthogonal_regularization_enters_g_updates_except_the_shared_embedding(
 
 
 def _gaussian_kernels(params, seed):
-  leaves, tree = jax.tree.flatten(params)
-  keys = jax.random.split(jax.random.PRNGKey(seed), len(leaves))
-  return jax.tree.unflatten(
-    tree,
-    [
-      0.3 * jax.random.normal(key, leaf.shape) if leaf.ndim >= 2 else leaf
-      for key, leaf in zip(keys, leaves)
-    ],
+  rng = np.random.default_rng(
+    seed
+  )  # numpy: one eager jax.random call per shape compiles a program.
+  return jax.tree.map(
+    lambda leaf: (
+      (0.3 * rng.standard_normal(leaf.shape)).astype(np.float32) if leaf.ndim >= 2 else leaf
+    ),
+    params,
   )
 
 
@@ -111,7 +111,7 @@ def one_step():
   """(method, state before, state after) one tiny BigGAN step with an EMA copy of G (decay 0.5)."""
   method = _method(**{'method.n_critic': 1, 'method.ema_decay': 0.5, 'method.ema_start': 0})
   batch = _batch()
-  before = method.init(jax.random.PRNGKey(0), jax.tree.map(lambda x: x[0], batch))
+  before = jax.jit(method.init)(jax.random.PRNGKey(0), jax.tree.map(lambda x: x[0], batch))
   # Gaussian kernels instead of orthogonal ones (whose equal singular values make every u a fixed
   # point of the power iteration), so that each iteration moves u.
   players = {

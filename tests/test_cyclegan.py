@@ -143,7 +143,7 @@ def test_cycle_and_identity_terms_are_wired_to_the_right_translators():
   method = cyclegan.CycleGAN(_config(), (28, 28, 1), 10)
   method.nets.update(g_ab=_Scale(2.0), g_ba=_Scale(0.5))  # F∘G = G∘F = identity; G, F are not.
   batch = _batch()
-  state = method.init(jax.random.PRNGKey(0), jax.tree.map(lambda x: x[0], batch))
+  state = jax.jit(method.init)(jax.random.PRNGKey(0), jax.tree.map(lambda x: x[0], batch))
   _, metrics = jax.jit(method.train_step)(state, batch)
   assert float(metrics['cycle_a']) == pytest.approx(0, abs=1e-6)
   assert float(metrics['cycle_b']) == pytest.approx(0, abs=1e-6)
@@ -158,7 +158,7 @@ def two_steps():
   """A tiny CycleGAN (pools of 3) and its states before and after one and two steps on batches of 2."""
   method = cyclegan.CycleGAN(_config(pool_size=3), (28, 28, 1), 10)
   batch = _batch(batch=2)
-  state = method.init(jax.random.PRNGKey(0), jax.tree.map(lambda x: x[0], batch))
+  state = jax.jit(method.init)(jax.random.PRNGKey(0), jax.tree.map(lambda x: x[0], batch))
   step = jax.jit(method.train_step)
   first, metrics = step(state, batch)
   second, _ = step(first, batch)

@@ -44,7 +44,7 @@ def test_iwae_bound_tightens_with_samples():
   method = methods.create(config, (28, 28, 1), 10)
   images = (jax.random.uniform(jax.random.PRNGKey(0), (64, 28, 28, 1)) > 0.7).astype(jnp.float32)
   batch = {'image': images, 'label': jnp.zeros(64, jnp.int32)}
-  state = method.init(jax.random.PRNGKey(0), batch)
+  state = jax.jit(method.init)(jax.random.PRNGKey(0), batch)
   bounds = {}
   for k in (1, 100):
     config.eval.iwae_samples = k

@@ -72,7 +72,7 @@ def test_reduce_and_expand_keep_constant_images_and_follow_burt_adelson():
 
 def test_sampling_with_zero_bands_is_the_expanded_coarse_image():
   method = _method()
-  state = method.init(jax.random.PRNGKey(0), jax.tree.map(lambda x: x[0], _batch()))
+  state = jax.jit(method.init)(jax.random.PRNGKey(0), jax.tree.map(lambda x: x[0], _batch()))
   zeroed = {
     name: player.replace(
       params={
@@ -99,7 +99,7 @@ def test_sampling_with_zero_bands_is_the_expanded_coarse_image():
 
 def test_each_band_level_sees_its_conditioning_image():
   method = _method()
-  state = method.init(jax.random.PRNGKey(0), jax.tree.map(lambda x: x[0], _batch()))
+  state = jax.jit(method.init)(jax.random.PRNGKey(0), jax.tree.map(lambda x: x[0], _batch()))
   for side in (14, 28):
     low = jax.random.normal(jax.random.PRNGKey(side), (3, side, side, 1))
     band = jax.random.normal(jax.random.PRNGKey(side + 1), (3, side, side, 1))
@@ -118,7 +118,7 @@ def test_one_step_trains_every_level_on_the_real_pyramid_independently():
   method.config.method.n_critic = 2
   method = methods.create(method.config, (28, 28, 1), 10)
   batch = _batch(k=2)
-  state = method.init(jax.random.PRNGKey(0), jax.tree.map(lambda x: x[0], batch))
+  state = jax.jit(method.init)(jax.random.PRNGKey(0), jax.tree.map(lambda x: x[0], batch))
   step = jax.jit(method.train_step)
   new_state, metrics = step(state, batch)
   assert sorted(state.players) == ['d_14', 'd_28', 'd_7', 'g_14', 'g_28', 'g_7']
@@ -157,7 +157,7 @@ def test_cc_lapgan_conditions_every_level_on_the_label():
   assert base.supports(method, base.ClassConditional)
   assert not base.supports(_method(), base.ClassConditional)
   batch = _batch()
-  state = method.init(jax.random.PRNGKey(0), jax.tree.map(lambda x: x[0], batch))
+  state = jax.jit(method.init)(jax.random.PRNGKey(0), jax.tree.map(lambda x: x[0], batch))
   latents = method.latents(jax.random.PRNGKey(1), 4, label=jnp.zeros(4, jnp.int32))
   relabelled = {**latents, 'label': jnp.full(4, 3, jnp.int32)}
   chain = jax.jit(method.chain)

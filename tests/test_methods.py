@@ -34,7 +34,7 @@ def test_gan_step_makes_n_critic_d_updates_per_g_update(n_critic):
   method = _gan(**{'method.n_critic': n_critic})
   assert method.batches_per_step == n_critic
   shape = (n_critic, 8, 28, 28, 1)  # A step's batch is [k, B, ...], also for k = 1.
-  state = method.init(jax.random.PRNGKey(0), _batch((8, 28, 28, 1)))
+  state = jax.jit(method.init)(jax.random.PRNGKey(0), _batch((8, 28, 28, 1)))
   step = jax.jit(method.train_step)
   for _ in range(2):
     state, metrics = step(state, _batch(shape))
@@ -59,7 +59,7 @@ def test_gan_generator_loss_is_selectable(loss, expected):
 
 def test_gan_ema_tracks_the_generator_params_and_batch_statistics():
   method = _gan(**{'method.ema_decay': 0.5})
-  state = method.init(jax.random.PRNGKey(0), _batch((8, 28, 28, 1)))
+  state = jax.jit(method.init)(jax.random.PRNGKey(0), _batch((8, 28, 28, 1)))
   before = state.players['g']
   state, _ = jax.jit(method.train_step)(state, _batch((1, 8, 28, 28, 1)))
   after = state.players['g']
@@ -82,7 +82,7 @@ def test_gan_ema_tracks_the_generator_params_and_batch_statistics():
 
 def test_ema_follows_the_player_until_its_start_step():
   method = _gan(**{'method.ema_decay': 0.9, 'method.ema_start': 2})
-  state = method.init(jax.random.PRNGKey(0), _batch((8, 28, 28, 1)))
+  state = jax.jit(method.init)(jax.random.PRNGKey(0), _batch((8, 28, 28, 1)))
   step = jax.jit(method.train_step)
   for s in range(3):
     state, _ = step(state, _batch((1, 8, 28, 28, 1), seed=s))
@@ -99,7 +99,7 @@ def test_reused_fakes_give_the_updates_of_a_fresh_forward_on_the_same_z(monkeypa
   for reuse in (False, True):
     method = _gan(**{'method.reuse_fakes': reuse, 'loss.name': loss})
     monkeypatch.setattr(method, 'latents', lambda rng, num: {'z': fixed_z[:num]})
-    state = method.init(jax.random.PRNGKey(0), _batch((8, 28, 28, 1)))
+    state = jax.jit(method.init)(jax.random.PRNGKey(0), _batch((8, 28, 28, 1)))
     step = jax.jit(method.train_step)
     for seed in range(2):
       state, metrics = step(state, _batch((1, 8, 28, 28, 1), seed))
@@ -137,7 +137,7 @@ def test_autoencoder_step_and_figures(recipe):
   config = config_lib.load_recipe(f'{REPO}/configs/{recipe}.py')
   method = methods.create(config, (28, 28, 1), 10)
   batch = _batch((16, 28, 28, 1))
-  state = method.init(jax.random.PRNGKey(0), batch)
+  state = jax.jit(method.init)(jax.random.PRNGKey(0), batch)
   step = jax.jit(method.train_step)
   losses = []
   for _ in range(5):

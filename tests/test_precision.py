@@ -22,7 +22,7 @@ def _step_twice(recipe, dtype):
     'image': jax.random.uniform(jax.random.PRNGKey(0), (32, 28, 28, 1)),
     'label': jnp.zeros(32, jnp.int32),
   }
-  state = method.init(jax.random.PRNGKey(1), batch)
+  state = jax.jit(method.init)(jax.random.PRNGKey(1), batch)
   step = jax.jit(method.train_step)
   stacked = jax.tree.map(lambda x: x[None], batch)  # A step's batch: [k = 1, B, ...].
   state, first = step(state, stacked)

@@ -53,7 +53,7 @@ def _batch(method, batch=8, seed=0, image_shape=(28, 28, 1), stacked=False):
 def _train(method, steps=2, **kwargs):
   """Trains ``steps`` steps on one batch; returns (state, metrics per step, state.carry per step)."""
   batch = _batch(method, stacked=True, **kwargs)
-  state = method.init(jax.random.PRNGKey(0), jax.tree.map(lambda x: x[0], batch))
+  state = jax.jit(method.init)(jax.random.PRNGKey(0), jax.tree.map(lambda x: x[0], batch))
   step = jax.jit(method.train_step)
   history, carry = [], [state.carry]
   for _ in range(steps):
@@ -132,7 +132,7 @@ def test_penalty_kind_selects_the_library_penalty(penalty):
   and the D loss adds it times ``loss.penalty_weight`` = λ, or for R1 times γ/2 with the field = γ."""
   method = _method('wgan_gp', **{'loss.penalty_kind': penalty, 'method.n_critic': 1})
   batch = _batch(method)
-  state = method.init(jax.random.PRNGKey(0), batch)
+  state = jax.jit(method.init)(jax.random.PRNGKey(0), batch)
   d = state.players['d']
   rng = jax.random.PRNGKey(3)
   real, fake = batch['image'], -batch['image']
@@ -233,7 +233,7 @@ def test_infogan_information_term_enters_both_players_losses():
 def test_cgan_discriminator_and_generator_see_the_label():
   method = _method('cgan')
   batch = _batch(method)
-  state = method.init(jax.random.PRNGKey(0), batch)
+  state = jax.jit(method.init)(jax.random.PRNGKey(0), batch)
   images = batch['image']
   d = state.players['d']
   zeros, ones = jnp.zeros(8, jnp.int32), jnp.ones(8, jnp.int32)
@@ -351,7 +351,7 @@ def test_recipe_on_another_dataset_trains_a_step_at_its_size(recipe, dataset, im
   assert method.config.data.name == {'cifar10': 'cifar10', 'celeba64': 'celeb_a'}[dataset]
   state, history, _ = _train(method, steps=1, image_shape=image_shape)
   assert all(np.isfinite(float(v)) for v in history[-1].values())
-  samples = method.generate(state, jax.random.PRNGKey(2), 3)
+  samples = jax.jit(method.generate, static_argnums=2)(state, jax.random.PRNGKey(2), 3)
   assert samples.shape == (3, *image_shape)
 
 
