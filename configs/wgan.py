@@ -1,8 +1,10 @@
 """WGAN (Arjovsky et al. 2017) on Fashion-MNIST 28×28, on the DCGAN nets of ``configs/dcgan.py``.
 
 Loss: L_D = E[f(G(z))] - E[f(x)], L_G = -E[f(G(z))] with the critic f's raw output (no sigmoid); the
-critic's weights are clipped to [-0.01, 0.01] after each of its 5 updates per G update; RMSProp 5e-5 for
-both players (the paper's Algorithm 1).
+critic's weights are clipped to [-0.01, 0.01] at initialisation and after each of its 5 updates per G update
+(the reference code clips before each update: the same sequence); RMSProp 5e-5 for both players (the paper's
+Algorithm 1) in PyTorch's form, as the reference code runs it: decay ρ = 0.99 (``optim.*.rms_decay``; optax's
+default is 0.9) and ε outside the square root.
 
     python -m gans.main --config=configs/wgan.py[:cifar10|:celeba64]
 """

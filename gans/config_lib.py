@@ -22,6 +22,7 @@ def optimizer(
   b2: float = 0.999,
   eps: float = 1e-8,
   weight_decay: float = 0.0,
+  rms_decay: float = 0.99,
   grad_clip: float = 0.0,
   decay_start: int = 0,
   decay_steps: int = 0,
@@ -35,6 +36,7 @@ def optimizer(
       b2=b2,
       eps=eps,
       weight_decay=weight_decay,
+      rms_decay=rms_decay,
       grad_clip=grad_clip,
       decay_start=decay_start,  # Linear decay of lr to 0 from this update on ...
       decay_steps=decay_steps,  # ... over this many updates (0 = constant lr).

@@ -1,7 +1,7 @@
 """Optimizers from config: one ``optax.GradientTransformation`` per player.
 
 ``config.optim.<player>`` holds ``name`` (adam | adamw | rmsprop | sgd), ``lr``, ``b1``, ``b2``, ``eps``,
-``weight_decay`` (adamw), ``grad_clip`` (global-norm clipping, 0 = off) and the learning-rate schedule
+``weight_decay`` (adamw), ``rms_decay`` (rmsprop), ``grad_clip`` (global-norm clipping, 0 = off) and the learning-rate schedule
 ``decay_start``/``decay_steps``: lr(t) = lr · clip(1 − (t − decay_start) / decay_steps, 0, 1) for the t-th
 update (constant, then linear to 0, as CycleGAN's); ``decay_steps`` = 0 keeps lr constant (and the optimizer
 state without a schedule count).
@@ -33,7 +33,9 @@ def make_optimizer(cfg) -> optax.GradientTransformation:
   elif cfg.name == 'adamw':
     tx = optax.adamw(lr, b1=cfg.b1, b2=cfg.b2, eps=cfg.eps, weight_decay=cfg.weight_decay)
   elif cfg.name == 'rmsprop':
-    tx = optax.rmsprop(lr, eps=cfg.eps)
+    # PyTorch's RMSprop, which the WGAN reference code uses: v <- ρ v + (1 - ρ) g², Δ = -lr g / (√v + ε),
+    # ρ = rms_decay (its alpha, 0.99; optax's default is 0.9), ε outside the root.
+    tx = optax.rmsprop(lr, decay=cfg.get('rms_decay', 0.99), eps=cfg.eps, eps_in_sqrt=False)
   elif cfg.name == 'sgd':
     tx = optax.sgd(lr)
   else:

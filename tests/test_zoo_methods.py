@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from gans import config_lib, losses, methods, nets
+from gans import config_lib, losses, methods, nets, optim
 from gans.methods import adversarial, infogan
 
 TINY_MODELS = {
@@ -111,6 +111,31 @@ def test_wgan_clipping_keeps_weights_in_range_and_wgan_gp_does_not_clip(trained)
   assert largest <= 0.01 + 1e-7
   state = trained('wgan_gp')[1]
   assert max(float(jnp.abs(p).max()) for p in jax.tree.leaves(state.players['d'].params)) > 0.01
+
+
+def test_wgan_critic_starts_clipped():
+  """The reference clips before every critic update, the first included: the initial weights are
+  clipped, so no update is computed with an unclipped critic."""
+  method = _method('wgan')
+  state = jax.jit(method.init)(jax.random.PRNGKey(0), _batch(method))
+  largest = max(float(jnp.abs(p).max()) for p in jax.tree.leaves(state.players['d'].params))
+  assert largest == pytest.approx(0.01)  # The DCGAN init N(0, 0.02) has weights beyond c.
+
+
+def test_wgan_rmsprop_is_pytorchs():
+  """Two RMSProp updates of the WGAN recipe, by hand in PyTorch's form (the reference code's):
+  v <- 0.99 v + 0.01 g², Δ = -lr · g / (√v + ε), v₀ = 0."""
+  config = config_lib.load_recipe(f'{REPO}/configs/wgan.py')
+  tx = optim.make_optimizer(config.optim.d)
+  params = jnp.zeros(3)
+  opt_state = tx.init(params)
+  grads = [jnp.array([1e-3, -2.0, 30.0]), jnp.array([2e-3, 1.0, -10.0])]
+  v = np.zeros(3)
+  for g in grads:
+    updates, opt_state = tx.update(g, opt_state, params)
+    v = 0.99 * v + 0.01 * np.asarray(g, np.float64) ** 2
+    expected = -5e-5 * np.asarray(g, np.float64) / (np.sqrt(v) + 1e-8)
+    np.testing.assert_allclose(updates, expected, rtol=1e-5)
 
 
 def test_wasserstein_metrics_are_raw_critic_means():

@@ -72,7 +72,7 @@ LOSS_DEFAULTS = dict(
   relativistic_kind='sigmoid',  # relativistic: sigmoid | least_squares | hinge.
   penalty_weight=0.0,  # λ of the penalty on D (r1: γ, applied as γ/2 · R1); 0 = off.
   penalty_kind='two_sided',  # two_sided (WGAN-GP) | one_sided (WGAN-LP) | r1 | dragan.
-  clip=0.0,  # c of WGAN's weight clipping of D after each update; 0 = off.
+  clip=0.0,  # c of WGAN's weight clipping of D at init and after each update; 0 = off.
 )
 
 PENALTY_KINDS = ('two_sided', 'one_sided', 'r1', 'dragan')
@@ -250,6 +250,9 @@ def init_game(config, rng, generator, g_inputs, discriminator, d_inputs, carry=N
     'g': base.init_player(generator, make_optimizer(config.optim.g), g_rng, *g_inputs(g_rng)),
     'd': base.init_player(discriminator, make_optimizer(config.optim.d), d_rng, *d_inputs),
   }
+  clip = config.loss.get('clip', 0.0)
+  if clip:  # WGAN's critic is clipped from the start, as the reference clips before each update.
+    players['d'] = players['d'].replace(params=losses.clip_weights(players['d'].params, clip))
   check_penalty_critic(config.loss, players['d'])
   ema_players = ('g',) if config.method.ema_decay else ()
   return GameState.create(state_rng, players, ema_players=ema_players, carry=carry)
@@ -287,7 +290,8 @@ def alternate(
     g_loss_fn: (fakes, d, batch, latents) -> (loss, metrics), D fixed.
     method: ``config.method``; with ``reuse_fakes`` (k = 1) the G update back-propagates through the
       D update's fakes.
-    clip: c > 0 clips D's weights to [-c, c] after each of its updates (WGAN).
+    clip: c > 0 clips D's weights to [-c, c] after each of its updates (WGAN; ``init_game`` clips the
+      initial ones).
 
   Returns:
     (g, d, metrics): D's metrics averaged over its k updates, then G's (a name both report keeps G's).
