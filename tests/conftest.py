@@ -123,6 +123,21 @@ def wait_for_line(process, needle: str, timeout: float = 120) -> None:
   raise AssertionError(f'process ended ({process.wait()}) before printing {needle!r}')
 
 
+# StyleGAN at 4×4, its smallest nets (its step's compile is the cost), with both lazy regularisers within
+# a few steps: R1 on every 2nd, the path length on every 3rd.
+STYLEGAN_TINY = {
+  'data.image_size': 4,
+  'model.generator_kwargs.z_dim': 8,
+  'model.generator_kwargs.w_dim': 8,
+  'model.generator_kwargs.mapping_layers': 1,
+  'model.generator_kwargs.channel_base': 64,
+  'model.generator_kwargs.channel_max': 4,
+  'model.discriminator_kwargs.channel_base': 64,
+  'model.discriminator_kwargs.channel_max': 4,
+  'loss.r1_interval': 2,
+  'loss.pl_interval': 3,
+}
+
 # For runs whose parameters alone are under test: no figures, no evaluation (saves their compiles).
 PARAMS_ONLY = {'train.sample_every': 0, 'eval.num_batches': 0, 'eval.sample_metrics': False}
 PARAMS_ONLY_FLAGS = [f'--config.{key}={value}' for key, value in PARAMS_ONLY.items()]

@@ -21,6 +21,7 @@ from conftest import (
   PARAMS_ONLY,
   PARAMS_ONLY_FLAGS,
   REPO,
+  STYLEGAN_TINY,
   load_params,
   same_params,
   tiny_config,
@@ -564,19 +565,7 @@ NEW_STATES = {
   },
   # The lazy regularisers' counters (R1 every 2 steps, path length every 3) and the carry (w̄, the path
   # length's running mean) across the resume.
-  'stylegan': {
-    'data.image_size': 4,
-    'model.generator_kwargs.z_dim': 8,
-    'model.generator_kwargs.w_dim': 8,
-    'model.generator_kwargs.mapping_layers': 1,
-    'model.generator_kwargs.channel_base': 64,
-    'model.generator_kwargs.channel_max': 4,
-    'model.discriminator_kwargs.channel_base': 64,
-    'model.discriminator_kwargs.channel_max': 4,
-    'loss.r1_interval': 2,
-    'loss.pl_interval': 3,
-    'train.batch_size': 4,
-  },
+  'stylegan': {**STYLEGAN_TINY, 'train.batch_size': 4},
 }
 
 

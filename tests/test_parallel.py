@@ -14,6 +14,7 @@ from conftest import (
   PARAMS_ONLY,
   PARAMS_ONLY_FLAGS,
   REPO,
+  STYLEGAN_TINY,
   load_params,
   tiny_config,
   tiny_overrides,
@@ -50,21 +51,11 @@ BIGGAN_OVERRIDES = {
   'model.discriminator_kwargs.ch': 4,
   'model.discriminator_kwargs.widths': (2, 2, 2, 2),
 }
-# StyleGAN at 4×4, the smallest nets (its step's compile is the cost): minibatch std over groups spanning
-# devices (group 4 of 2 images per device), and both lazy regularisers (R1 on step 2, path length on
-# step 3) inside the 3 steps.
+# StyleGAN's tiny nets: minibatch std over groups spanning devices (group 4 of 2 images per device), and
+# both lazy regularisers (R1 on step 2, path length on step 3) inside the 3 steps.
 STYLEGAN_OVERRIDES = {
   **{key: value for key, value in OVERRIDES.items() if not key.startswith('model.')},
-  'data.image_size': 4,
-  'model.generator_kwargs.z_dim': 8,
-  'model.generator_kwargs.w_dim': 8,
-  'model.generator_kwargs.mapping_layers': 1,
-  'model.generator_kwargs.channel_base': 64,
-  'model.generator_kwargs.channel_max': 4,
-  'model.discriminator_kwargs.channel_base': 64,
-  'model.discriminator_kwargs.channel_max': 4,
-  'loss.r1_interval': 2,
-  'loss.pl_interval': 3,
+  **STYLEGAN_TINY,
   'eval.sample_metrics': False,
 }
 RECIPE_OVERRIDES = {'gan': OVERRIDES, 'biggan': BIGGAN_OVERRIDES, 'stylegan': STYLEGAN_OVERRIDES}
