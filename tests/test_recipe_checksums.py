@@ -1,6 +1,7 @@
 """Every recipe trains exactly as it did before the family layer (issue 13): a checksum of each player's
 parameters after initialisation and after three steps through the trainer (its feed and compiled step),
-at test size, against the values recorded at commit 1b97a53 before the methods were rewritten.
+at test size, against the values recorded at commit 1b97a53 before the methods were rewritten (rows of
+later families: recorded when they were added, as their comments say).
 
 The checksum of a parameter tree p is Σ_leaves Σ w·p with w a fixed Gaussian vector per leaf (seeded by
 the leaf's path), so a change of the initial draw or of any step's randomness or arithmetic moves it by
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import zlib
 
-from conftest import tiny_config
+from conftest import STYLEGAN_TINY, tiny_config
 import jax
 import numpy as np
 import optax
@@ -51,6 +52,8 @@ TINY = {
     'model.generator_kwargs.base_features': 4,
     'model.discriminator_kwargs.filters': 4,
   },
+  # 8×8 (one upsampling block); R1 on step 2 and path length on step 3 of the three.
+  'stylegan': {**STYLEGAN_TINY, 'data.image_size': 8},
 }
 
 STEPS = 3
@@ -144,6 +147,11 @@ RECORDED: dict[str, dict[str, tuple[float, float, float]]] = {
   'wgan': {
     'd': (0.13518399426931993, -0.1100281381522411, 0.08243747800588608),
     'g': (0.8654499273831924, 0.038354796672786275, 0.19110219180583954),
+  },
+  # Recorded on 2026-12-02 (issue 15; StyleGAN came after the family layer), tests' XLA flags.
+  'stylegan': {
+    'd': (-17.413055607214623, -0.2435916211019473, 0.12835651636123657),
+    'g': (-1307.3886607884888, -0.07151862010251962, 0.14357797801494598),
   },
   'wgan_gp': {
     'd': (0.21296495967661672, 0.02139684188861188, 0.04946552962064743),
