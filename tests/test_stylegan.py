@@ -59,6 +59,15 @@ def _noise(side, batch, seed):
   return [jax.random.normal(k, s) for k, s in zip(keys, nets.noise_shapes(side, batch))]
 
 
+def test_upsampling_is_bilinear_with_clamped_edges():
+  """×2 upsampling of [B, H, W, C] equals jax.image.resize's bilinear (half-pixel centres, edges
+  clamped), which is the [1, 3, 3, 1]/4 filter; and 2×2 mean pooling inverts it on constants."""
+  x = jax.random.normal(jax.random.PRNGKey(0), (2, 5, 3, 4))
+  want = jax.image.resize(x, (2, 10, 6, 4), 'bilinear')
+  np.testing.assert_allclose(nets.upsample(x), want, atol=1e-6)
+  np.testing.assert_allclose(nets.downsample(nets.upsample(jnp.ones((1, 4, 4, 1)))), 1.0)
+
+
 def test_equalized_lr_scales_the_stored_weights_by_lr_mul_over_sqrt_fan_in():
   x = jax.random.normal(jax.random.PRNGKey(0), (3, 256))
   dense = nets.Dense(128, lr_mul=0.01, bias_init=0.5)
