@@ -207,9 +207,15 @@ def parse_flags(argv: list[str]) -> list[str]:
       f'FATAL Flags parsing error: {e}\nPass --helpshort or --helpfull to see help on flags.'
     )
   except (AttributeError, KeyError) as e:
-    overrides = ' '.join(arg for arg in argv if arg.startswith('--config.'))
+    overrides = [arg for arg in argv if arg.startswith('--config.')]
     hint = ' '.join(str(e).encode().decode('unicode_escape').replace("'", '').split())
-    sys.exit(f'FATAL config error: unknown config field in {overrides}: {hint}')
+    field = hint.split(' ', 1)[0].strip('"')
+    # The overrides whose dotted path has the unknown field (all of them if none has).
+    named = [arg for arg in overrides if field in arg.split('=', 1)[0].split('.')] or overrides
+    sys.exit(
+      f'FATAL config error: unknown config field in {" ".join(named)}: {hint} (the recipe has no '
+      'such field: check the spelling and the recipe, configs/<name>.py, for the fields it sets)'
+    )
 
 
 if __name__ == '__main__':

@@ -30,6 +30,11 @@ def _run_main(*args):
       'FATAL config error: unknown config field in --config.train.stepz=3: stepz '
       'Did you mean "steps" instead of "stepz"?',
     ),
+    (  # Among several overrides, the one with the unknown field is named.
+      '--config.train.steps=2 --config.model.generator_kwargs.output=tanh',
+      'FATAL config error: unknown config field in --config.model.generator_kwargs.output=tanh: '
+      '"output" (the recipe has no such field',
+    ),
     (
       '--config.train.steps=abc',
       'FATAL Flags parsing error: flag --config.train.steps=abc: invalid literal',
@@ -37,7 +42,7 @@ def _run_main(*args):
   ],
 )
 def test_bad_override_is_one_clear_message(override, message):
-  result = _run_main('--config=configs/gan.py', override)
+  result = _run_main('--config=configs/gan.py', *override.split())
   assert result.returncode != 0
   assert message in result.stderr
   assert 'Traceback' not in result.stderr
