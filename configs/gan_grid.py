@@ -1,5 +1,5 @@
 """GAN and PacGAN on the 2-D grid mixture (25 Gaussians at {-4, -2, 0, 2, 4}², std 0.05): the
-VEEGAN/PacGAN mode-collapse benchmark with PacGAN's nets and optimiser (Lin et al. 2018, App. D.1;
+VEEGAN/PacGAN mode-collapse benchmark with PacGAN's nets and optimiser (Lin et al. 2018;
 github.com/fjxmlzn/PacGAN, synthetic_data_experiments/2DGrid_GAN&PacGAN).
 
 G: z(2) ~ N(0, I) -> [Dense(400) -> BatchNorm -> ReLU] × 4 -> Dense(2) (linear).
@@ -12,9 +12,11 @@ samples' mode histogram to uniform, over 2,500 samples.
     python -m gans.main --config=configs/gan_grid.py          # the GAN row (m = 1)
     python -m gans.main --config=configs/gan_grid.py:pac2     # PacGAN2 (m = 2); pac4: PacGAN4
 
-Differs from PacGAN: STEPS_NOTE; G's hidden Dense layers keep their bias (BatchNorm removes it, so
-only the parameter count differs); BatchNorm's running statistics use momentum 0.9 (PacGAN: 0.95),
-which only the inference-mode samples read.
+Differs from PacGAN: 20,000 steps, this CPU's budget (PacGAN trains 400 epochs of its 100,000 points,
+400,000 steps); a pack is m consecutive points of one shuffled batch (PacGAN concatenates m
+independently drawn batches: the same distribution of packs); G's hidden Dense layers keep their bias
+(BatchNorm removes it, so only the parameter count differs); BatchNorm's running statistics use
+momentum 0.9 (PacGAN: 0.95), which only the inference-mode samples read.
 """
 
 from gans import config_lib
