@@ -22,7 +22,7 @@ momentum 0.9 (PacGAN: 0.95), which only the inference-mode samples read.
 from gans import config_lib
 from gans.methods import adversarial, gan
 
-PACKS = {'gan': 1, 'pac2': 2, 'pac3': 3, 'pac4': 4}
+PACKS = {'gan': 1, 'pac2': 2, 'pac4': 4}
 
 
 def get_config(variant='gan'):
