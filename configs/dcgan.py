@@ -14,11 +14,11 @@ come from the TFDS catalogue (internet the first time, ``config_lib.DATASETS``).
 """
 
 from gans import config_lib
-from gans.methods import adversarial
+from gans.methods import adversarial, gan
 
 
 def get_config(dataset='fashion_mnist'):
-  c = config_lib.base_config(adversarial.method_config('gan', reuse_fakes=True))
+  c = config_lib.base_config(gan.method_config(reuse_fakes=True))
   image_size = config_lib.set_dataset(c, dataset)
   c.data.value_range = (-1.0, 1.0)
   c.model = dict(

@@ -8,11 +8,11 @@ Loss: BCE on logits, non-saturating G loss (``--config.loss.name=minimax`` for t
 """
 
 from gans import config_lib
-from gans.methods import adversarial
+from gans.methods import adversarial, gan
 
 
 def get_config():
-  c = config_lib.base_config(adversarial.method_config('gan'))
+  c = config_lib.base_config(gan.method_config())
   c.model = dict(
     dtype='float32',
     z_dim=10,

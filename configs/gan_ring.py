@@ -9,11 +9,11 @@ mode histogram to uniform over 2,500 samples.
 """
 
 from gans import config_lib
-from gans.methods import adversarial
+from gans.methods import adversarial, gan
 
 
 def get_config():
-  c = config_lib.base_config(adversarial.method_config('gan'))
+  c = config_lib.base_config(gan.method_config())
   c.data.source = 'toy'
   c.data.name = 'ring'
   c.data.value_range = (-1.5, 1.5)  # Toy data: the extent of the scatter plots.

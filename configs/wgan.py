@@ -12,12 +12,12 @@ default is 0.9) and ε outside the square root.
 import os
 
 from gans import config_lib
-from gans.methods import adversarial
+from gans.methods import adversarial, gan
 
 
 def get_config(dataset='fashion_mnist'):
   c = config_lib.load_recipe(os.path.join(os.path.dirname(__file__), 'dcgan.py'), dataset)
-  c.method = adversarial.method_config('gan', n_critic=5)
+  c.method = gan.method_config(n_critic=5)
   c.loss = adversarial.loss_config('wasserstein', clip=0.01)
   c.optim.g = config_lib.optimizer('rmsprop', lr=5e-5)
   c.optim.d = config_lib.optimizer('rmsprop', lr=5e-5)

@@ -11,12 +11,12 @@ L_G = -E[f(G(z))]; 5 critic updates per G update; Adam(1e-4, β = (0, 0.9)).
 import os
 
 from gans import config_lib
-from gans.methods import adversarial
+from gans.methods import adversarial, gan
 
 
 def get_config(dataset='fashion_mnist'):
   c = config_lib.load_recipe(os.path.join(os.path.dirname(__file__), 'dcgan.py'), dataset)
-  c.method = adversarial.method_config('gan', n_critic=5)
+  c.method = gan.method_config(n_critic=5)
   c.model.discriminator_kwargs.batch_norm = False
   c.loss = adversarial.loss_config('wasserstein', penalty_weight=10.0, penalty_kind='two_sided')
   c.optim.g = config_lib.optimizer('adam', lr=1e-4, b1=0.0, b2=0.9)

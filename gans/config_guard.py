@@ -45,6 +45,7 @@ ADDED_FIELDS = {
   'data.label_attribute': '',
   'data.num_labelled': 0,
   'data.labelled_seed': 0,
+  'method.pack': 1,  # The plain GAN's PacGAN packing (gans.methods.gan); 1 = none.
 }
 # XLA:CPU lets at most 32 computations per device be queued; a multi-device step queued beyond that blocks
 # one of the runtime's threads (as many as devices on a machine with few cores) and the collective of the

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The train step of a recipe against its PyTorch reference step, as a speed ratio measured in one sitting.
 #
-#   TORCH_PYTHON=/tmp/torchref/bin/python launch/compare_reference.sh dcgan|gan|biggan|lapgan|cyclegan|stylegan|gancls [ROUNDS] [BENCH_DIR]
+#   TORCH_PYTHON=/tmp/torchref/bin/python launch/compare_reference.sh dcgan|gan|gan_grid|biggan|lapgan|cyclegan|stylegan|gancls [ROUNDS] [BENCH_DIR]
 #
 # Alternates `python -m gans.benchmark` (the real input pipeline feeding the step) with the reference (a
 # fixed batch, no input pipeline), ROUNDS times each at the recipe's batch below, and prints the medians and
 # their ratio. The references:
 #   dcgan   BENCH_DIR/dcgan_torch_reference.py      batch 128  (BENCH_DIR: default ../shared/bench, outside
 #   gan     BENCH_DIR/mlpgan_torch_reference.py     batch 128   the repo)
+#   gan_grid  launch/reference/pacgan_grid_torch_reference.py  batch 100 (configs/gan_grid.py's own, m = 1;
+#             `python launch/reference/pacgan_grid_torch_reference.py 200 300 2` for PacGAN2; in the repo)
 #   biggan  launch/reference/biggan_torch_reference.py  batch 64 (configs/biggan.py's own; in the repo,
 #                                                               BENCH_DIR not read)
 #   lapgan  launch/reference/lapgan_torch_reference.py  batch 128 (in the repo, BENCH_DIR not read)
@@ -20,7 +22,7 @@
 #   python -m venv /tmp/torchref && /tmp/torchref/bin/pip install torch
 set -euo pipefail
 cd "$(dirname "$0")/.."
-recipe=${1:?usage: launch/compare_reference.sh dcgan|gan|biggan|lapgan|cyclegan|stylegan|gancls [ROUNDS] [BENCH_DIR]}
+recipe=${1:?usage: launch/compare_reference.sh dcgan|gan|gan_grid|biggan|lapgan|cyclegan|stylegan|gancls [ROUNDS] [BENCH_DIR]}
 rounds=${2:-3}
 bench_dir=${3:-../shared/bench}
 torch_python=${TORCH_PYTHON:-python}
@@ -28,13 +30,14 @@ extra=()  # More gans.benchmark flags of a recipe.
 case "$recipe" in
   dcgan) reference=$bench_dir/dcgan_torch_reference.py batch=128 steps=20 warmup=3 ;;
   gan) reference=$bench_dir/mlpgan_torch_reference.py batch=128 steps=300 warmup=20 ;;
+  gan_grid) reference=launch/reference/pacgan_grid_torch_reference.py batch=100 steps=300 warmup=20 ;;
   biggan) reference=launch/reference/biggan_torch_reference.py batch=64 steps=10 warmup=2 ;;
   lapgan) reference=launch/reference/lapgan_torch_reference.py batch=128 steps=20 warmup=2 ;;
   cyclegan) reference=launch/reference/cyclegan_torch_reference.py batch=4 steps=30 warmup=3 ;;
   stylegan) reference=launch/reference/stylegan_torch_reference.py batch=32 steps=32 warmup=2 ;;
   gancls) reference=launch/reference/gancls_torch_reference.py batch=64 steps=20 warmup=2
     extra=(--config.method.pretrain_steps=0) ;;
-  *) echo "no reference step for recipe '$recipe' (dcgan, gan, biggan, lapgan, cyclegan, stylegan or gancls)" >&2; exit 2 ;;
+  *) echo "no reference step for recipe '$recipe' (dcgan, gan, gan_grid, biggan, lapgan, cyclegan, stylegan or gancls)" >&2; exit 2 ;;
 esac
 [ -f "$reference" ] || { echo "missing $reference (dcgan, gan: pass BENCH_DIR)" >&2; exit 2; }
 out=$(mktemp -d)

@@ -91,6 +91,7 @@ def test_a_checkpoint_from_before_an_identity_field_existed_resumes_at_its_old_b
     'data.label_attribute': 'Male',
     'data.num_labelled': 100,
     'data.labelled_seed': 3,
+    'method.pack': 2,
   }[field]
   with pytest.raises(ValueError, match=rf'{field}: .* \(checkpoint\) -> .* \(now\)'):
     config_guard.check_resumable(config, str(tmp_path))

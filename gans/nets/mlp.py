@@ -15,66 +15,99 @@ import numpy as np
 OUTPUT_ACTIVATIONS = {'sigmoid': nn.sigmoid, 'tanh': nn.tanh, 'linear': lambda x: x}
 
 
+def dense_init(std: float | None):
+  """Dense kernels ~ N(0, std²), or Flax's LeCun normal when ``std`` is None."""
+  return nn.linear.default_kernel_init if std is None else nn.initializers.normal(std)
+
+
 class MLPGenerator(nn.Module):
   """z [B, z_dim] -> images [B, *image_shape] (or points [B, D] for toy data).
 
   Blocks of Dense -> BatchNorm -> ReLU (widths ``hidden``), then Dense(prod(image_shape)) and the
   ``output`` activation: the classic MNIST recipe is hidden = (128, 256, 512, 1024) with a sigmoid
-  (pixels in (0, 1)); toy 2-D mixtures use a linear output.
+  (pixels in (0, 1)); toy 2-D mixtures use a linear output. ``kernel_init_std`` σ draws the Dense
+  weights from N(0, σ²) instead of LeCun normal.
   """
 
   image_shape: Sequence[int]
   hidden: Sequence[int] = (128, 256, 512, 1024)
   batch_norm: bool = True
   output: str = 'sigmoid'
+  kernel_init_std: float | None = None
   dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, z, train: bool):
+    init = dense_init(self.kernel_init_std)
     x = z.astype(self.dtype)
     for width in self.hidden:
-      x = nn.Dense(width, dtype=self.dtype)(x)
+      x = nn.Dense(width, dtype=self.dtype, kernel_init=init)(x)
       if self.batch_norm:
         x = nn.BatchNorm(
           use_running_average=not train, momentum=0.9, epsilon=1e-5, dtype=self.dtype
         )(x)
       x = nn.relu(x)
-    x = nn.Dense(int(np.prod(self.image_shape)), dtype=self.dtype)(x)
+    x = nn.Dense(int(np.prod(self.image_shape)), dtype=self.dtype, kernel_init=init)(x)
     x = OUTPUT_ACTIVATIONS[self.output](x)
     return x.astype(jnp.float32).reshape((z.shape[0], *self.image_shape))
 
 
 class MLPTrunk(nn.Module):
-  """images [B, H, W, C] -> features [B, hidden[-1]]: [Dense -> LeakyReLU(slope)] × hidden."""
+  """images [B, H, W, C] -> features [B, hidden[-1]]: a block per width of ``hidden``.
+
+  Each block is Dense(width) -> LeakyReLU(slope), or with ``maxout_pieces`` = k a maxout unit
+  (Goodfellow et al. 2013): Dense(width·k) viewed as [B, width, k], then h_i = max_j a_{i,j}, the max
+  over each unit's k pieces (PacGAN's toy D: 3 × 200 units of 5 pieces). ``kernel_init_std`` σ draws
+  the Dense weights from N(0, σ²) (PacGAN's 0.02) instead of LeCun normal.
+  """
 
   hidden: Sequence[int] = (512, 256, 128)
   negative_slope: float = 0.2
+  maxout_pieces: int | None = None
+  kernel_init_std: float | None = None
   dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, train: bool):
     del train  # No BatchNorm or dropout.
     x = x.reshape((x.shape[0], -1)).astype(self.dtype)
+    pieces = self.maxout_pieces or 1
+    init = dense_init(self.kernel_init_std)
     for width in self.hidden:
-      x = nn.leaky_relu(nn.Dense(width, dtype=self.dtype)(x), self.negative_slope)
+      x = nn.Dense(width * pieces, dtype=self.dtype, kernel_init=init)(x)
+      if self.maxout_pieces:
+        x = jnp.max(x.reshape((x.shape[0], width, pieces)), axis=-1)
+      else:
+        x = nn.leaky_relu(x, self.negative_slope)
     return x
 
 
 class MLPDiscriminator(nn.Module):
   """images [B, H, W, C] -> logits [B].
 
-  Blocks of Dense -> LeakyReLU(slope) (widths ``hidden``), then Dense(1): the classic recipe with
-  hidden = (512, 256, 128) and slope 0.2. The output is a logit; no sigmoid.
+  ``MLPTrunk`` blocks (widths ``hidden``; LeakyReLU(slope), or maxout of ``maxout_pieces``), then
+  Dense(1): the classic recipe with hidden = (512, 256, 128) and slope 0.2. The output is a logit; no
+  sigmoid.
   """
 
   hidden: Sequence[int] = (512, 256, 128)
   negative_slope: float = 0.2
+  maxout_pieces: int | None = None
+  kernel_init_std: float | None = None
   dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, train: bool):
-    x = MLPTrunk(self.hidden, self.negative_slope, self.dtype, name='trunk')(x, train)
-    return nn.Dense(1, dtype=self.dtype, name='head')(x)[:, 0].astype(jnp.float32)
+    x = MLPTrunk(
+      self.hidden,
+      self.negative_slope,
+      self.maxout_pieces,
+      self.kernel_init_std,
+      self.dtype,
+      name='trunk',
+    )(x, train)
+    head = nn.Dense(1, dtype=self.dtype, kernel_init=dense_init(self.kernel_init_std), name='head')
+    return head(x)[:, 0].astype(jnp.float32)
 
 
 class MLPEncoder(nn.Module):
