@@ -20,7 +20,16 @@ EXTRA_COLUMNS = ('iwae', 'class_accuracy', 'code_accuracy')
 
 
 def _load(workdir: str, eval_dir: str) -> tuple[dict, dict]:
-  with open(os.path.join(workdir, eval_dir, 'metrics.json')) as f:
+  path = os.path.join(workdir, eval_dir, 'metrics.json')
+  if not os.path.exists(path):
+    size = eval_dir[len('eval_') : -len('px')] if eval_dir.startswith('eval_') else ''
+    raise FileNotFoundError(
+      f'{path} does not exist: evaluate the run first, python -m gans.main --config=<its recipe> '
+      f'--workdir={workdir} --mode=eval'
+      + (f' --config.eval.image_size={size}' if size else '')
+      + ' (the end-of-training evaluation logs its metrics but writes no metrics.json).'
+    )
+  with open(path) as f:
     metrics = json.load(f)
   with open(os.path.join(workdir, 'config.json')) as f:
     config = json.load(f)
@@ -84,9 +93,12 @@ def table(workdirs: list[str], eval_dir: str = 'eval') -> str:
 if __name__ == '__main__':
   arguments = sys.argv[1:]
   options = [a for a in arguments if a.startswith('--eval_dir=')]
-  print(
-    table(
-      [a for a in arguments if a not in options],
-      options[-1].split('=', 1)[1] if options else 'eval',
+  try:
+    print(
+      table(
+        [a for a in arguments if a not in options],
+        options[-1].split('=', 1)[1] if options else 'eval',
+      )
     )
-  )
+  except FileNotFoundError as e:
+    sys.exit(f'FATAL {e}')

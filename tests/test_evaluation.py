@@ -82,6 +82,16 @@ def test_results_table_has_a_row_per_run_and_the_floor(tmp_path):
   assert '| `gan_ring` | gan_ring (?) | 10 | 8 | 0.9 | 0.01 |' in table
 
 
+def test_results_of_a_run_without_an_evaluation_name_the_command(tmp_path):
+  from gans import results
+
+  (tmp_path / 'dcgan').mkdir()
+  with pytest.raises(
+    FileNotFoundError, match=r'--workdir=.*dcgan --mode=eval --config.eval.image_size=32'
+  ):
+    results.table([str(tmp_path / 'dcgan')], 'eval_32px')
+
+
 def test_stacked_data_and_its_mode_coverage(idx_dir, tfds_dir, tmp_path):
   config = tiny_config('gan_stacked', idx_dir, tfds_dir, steps=2, **{'train.checkpoint_every': 2})
   base = datasets.load_split(datasets.base_config(config.data), 'test')
