@@ -63,7 +63,12 @@ RECIPE_OVERRIDES = {
   'biggan': BIGGAN_OVERRIDES,
   'stylegan': STYLEGAN_OVERRIDES,
   # ssgan: D's per-example noise from a replicated key, its data-dependent init on step 0's global batch.
-  'ssgan': {**OVERRIDES, 'data.num_labelled': 20},
+  'ssgan': {
+    **OVERRIDES,
+    'data.num_labelled': 20,
+    'method.data_init': True,
+    'model.discriminator_kwargs.authors_layers': True,
+  },
 }
 
 _RUN_ON_8_DEVICES = """

@@ -25,6 +25,8 @@ TINY = {
   'model.discriminator_kwargs.hidden': (16, 8),
   'data.num_labelled': 20,
 }
+# The authors' MNIST layers (configs/ssgan.py's docstring): fixed hidden scales after the data init.
+AUTHORS = {'method.data_init': True, 'model.discriminator_kwargs.authors_layers': True}
 
 
 def test_k_plus_one_losses_are_the_softmax_with_a_zero_fake_logit():
@@ -143,7 +145,12 @@ def test_data_dependent_init_whitens_every_layer_on_its_batch():
   """After the init on a batch, every unit's pre-activation has zero mean and unit variance on it (noise
   off here, so the logits show it layer after layer); the directions v are untouched."""
   d_net = nets.build(
-    'ssgan.NoisyMLPClassifier', num_classes=5, hidden=(16, 8), input_noise=0.0, hidden_noise=0.0
+    'ssgan.NoisyMLPClassifier',
+    num_classes=5,
+    hidden=(16, 8),
+    input_noise=0.0,
+    hidden_noise=0.0,
+    authors_layers=True,
   )
   player = base.init_player(d_net, optax.sgd(0.1), jax.random.PRNGKey(0), jnp.zeros((2, 4, 4, 1)))
   images = jax.random.uniform(jax.random.PRNGKey(1), (64, 4, 4, 1))
@@ -163,7 +170,8 @@ def test_the_baseline_trains_d_alone_from_the_data_dependent_init(idx_dir, tfds_
   """Only D trains, on the labelled batch; step 0 starts it from the data-dependent init on that batch
   (``initial_d``, shared with the game), after which the hidden layers' scales g stay and the logits' g
   trains."""
-  config = tiny_config('ssgan', idx_dir, tfds_dir, **TINY, **{'method.name': 'ssgan_supervised'})
+  overrides = {**TINY, **AUTHORS, 'method.name': 'ssgan_supervised'}
+  config = tiny_config('ssgan', idx_dir, tfds_dir, **overrides)
   method = methods.create(config, (8, 8, 1), 10)
   assert method.inputs == ('image', 'label')
   keys = jax.random.split(jax.random.PRNGKey(1), 2)
@@ -178,7 +186,7 @@ def test_the_baseline_trains_d_alone_from_the_data_dependent_init(idx_dir, tfds_
   assert any_param_moved(state.players['d'].params, new.players['d'].params)
   assert set(metrics) == {'supervised_loss', 'train_accuracy'}
 
-  init_rng = jax.random.split(state.step_rng())[0]
+  init_rng = jax.random.fold_in(state.step_rng(), 1)
   expected = ssgan.data_dependent_init(state.players['d'], batch['image'][0], init_rng).params
   newer, _ = step(new, batch)
   scales = [s.players['d'].params['hidden_0']['scale'] for s in (state, new, newer)]
@@ -196,7 +204,7 @@ def test_the_baseline_trains_d_alone_from_the_data_dependent_init(idx_dir, tfds_
     ('data.num_labelled', 0, 'config.data.num_labelled=0: the semi-supervised GAN needs'),
     ('loss.unsupervised_weight', -1.0, 'config.loss.unsupervised_weight=-1.0 must be >= 0'),
     ('method.reuse_fakes', False, 'config.method.reuse_fakes=False'),
-    ('model.discriminator_kwargs.weight_norm', False, 'config.method.data_init=True initialises'),
+    ('method.data_init', True, 'config.method.data_init=True initialises the scales'),
   ],
 )
 def test_bad_fields_are_named(idx_dir, tfds_dir, field, value, message):
@@ -208,7 +216,8 @@ def test_bad_fields_are_named(idx_dir, tfds_dir, field, value, message):
 def test_ssgan_trains_and_reports_test_accuracy_through_main(
   run_main, idx_dir, tfds_dir, tmp_path, monkeypatch
 ):
-  """Training and ``--mode=eval`` (its evaluator's classifier stubbed: trained by the evaluation tests)."""
+  """Training (the authors' layers) and ``--mode=eval`` (its evaluator's classifier stubbed: trained by the
+  evaluation tests)."""
   asked = stub_judge(monkeypatch)
   workdir = str(tmp_path / 'ssgan')
   flags = [
@@ -218,6 +227,7 @@ def test_ssgan_trains_and_reports_test_accuracy_through_main(
     '--config.model.generator_kwargs.hidden=(8,)',
     '--config.model.discriminator_kwargs.hidden=(16,8)',
     '--config.data.num_labelled=20',
+    *(f'--config.{key}={value}' for key, value in AUTHORS.items()),
   ]
   run_main(*flags)
   for player, params in load_params(workdir, 4).items():  # Both players train.

@@ -62,10 +62,14 @@ def check_config(config) -> None:
     raise ValueError(
       f'config.loss.unsupervised_weight={config.loss.unsupervised_weight} must be >= 0.'
     )
-  if config.method.data_init and not config.model.discriminator_kwargs.get('weight_norm', True):
+  d_kwargs = config.model.discriminator_kwargs
+  if config.method.data_init and not (
+    d_kwargs.get('weight_norm', True) and d_kwargs.get('authors_layers', False)
+  ):
     raise ValueError(
-      'config.method.data_init=True initialises the weight-norm scales of D, which has '
-      'config.model.discriminator_kwargs.weight_norm=False; set one of them the other way.'
+      "config.method.data_init=True initialises the scales of the authors' weight-norm layers; set "
+      'config.model.discriminator_kwargs.weight_norm=True and .authors_layers=True, or '
+      'config.method.data_init=False.'
     )
   if config.data.num_labelled < 0:
     raise ValueError(f'config.data.num_labelled={config.data.num_labelled} must be >= 0.')
@@ -155,19 +159,20 @@ class SupervisedBaseline:
 
   def initial_d(self, state: GameState, images, rng) -> Player:
     """D, data-dependently initialised on ``images`` [B, ...] at step 0 with ``config.method.data_init``
-    (``data_dependent_init``), else as it is."""
+    (``data_dependent_init``, noise from ``fold_in(rng, 1)`` for the step's key ``rng``), else as it is."""
     d = state.players['d']
     if not self.config.method.data_init:
       return d
+    init_rng = jax.random.fold_in(rng, 1)
     return jax.lax.cond(
-      state.step == 0, lambda d: data_dependent_init(d, images, rng), lambda d: d, d
+      state.step == 0, lambda d: data_dependent_init(d, images, init_rng), lambda d: d, d
     )
 
   def train_step(self, state: GameState, batch):
     """One D update on the labelled batch ``batch`` name -> [1, B, ...] (after ``initial_d``)."""
-    init_rng, rng = jax.random.split(state.step_rng())
+    rng = state.step_rng()
     data = jax.tree.map(lambda x: x[0], batch)
-    d = self.initial_d(state, data['image'], init_rng)
+    d = self.initial_d(state, data['image'], rng)
     d, metrics = steps.update_player(d, functools.partial(self.supervised_loss, d), data, rng)
     return adversarial.advance(state, state.players['g'], d, self.config.method), metrics
 
@@ -192,8 +197,8 @@ class SemiSupervisedGAN(SupervisedBaseline):
 
   def train_step(self, state: GameState, batch):
     """One D update, then one G update, on ``batch`` name -> [1, B, ...] (after ``initial_d``)."""
-    init_rng, rng = jax.random.split(state.step_rng())
-    g, d = state.players['g'], self.initial_d(state, batch['image'][0], init_rng)
+    rng = state.step_rng()
+    g, d = state.players['g'], self.initial_d(state, batch['image'][0], rng)
     weight = self.config.loss.unsupervised_weight
 
     def fakes_fn(params, data, rng):

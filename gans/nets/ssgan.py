@@ -51,9 +51,10 @@ class NoisyMLPClassifier(nn.Module):
   x -> x + σ_in ε -> [Dense -> ReLU -> + σ_h ε] × hidden -> Dense(K), ε ~ N(0, I) drawn from the ``noise``
   rng stream in training mode only (Salimans et al.'s MNIST D: hidden (1000, 500, 250, 250, 250), σ_in =
   0.3, σ_h = 0.5). ``features`` are the last hidden layer's activations before its noise. With
-  ``weight_norm`` every Dense is a ``WeightNormDense``, as the paper's nets are; ``train_hidden_scales``
-  False fixes the hidden layers' scales g (the logits' g trains), and ``data_init`` (weight norm only)
-  runs the data-dependent initialisation of every layer in turn on the batch ``x``.
+  ``weight_norm`` every Dense is weight-normalised, as the paper's nets are: by ``flax.linen.WeightNorm``,
+  or with ``authors_layers`` by the authors' ``WeightNormDense`` whose hidden layers' scales g stay fixed
+  (the logits' g trains); ``data_init`` (authors' layers only) runs the data-dependent initialisation of
+  every layer in turn on the batch ``x``.
   """
 
   num_classes: int
@@ -61,13 +62,14 @@ class NoisyMLPClassifier(nn.Module):
   input_noise: float = 0.3
   hidden_noise: float = 0.5
   weight_norm: bool = True
-  train_hidden_scales: bool = True
+  authors_layers: bool = False
   dtype: Any = jnp.float32
 
-  def _dense(self, width: int, name: str, train_scale: bool = True):
-    if self.weight_norm:
-      return WeightNormDense(width, train_scale, self.dtype, name=name)
-    return nn.Dense(width, dtype=self.dtype, name=name)
+  def _dense(self, width: int, name: str, hidden: bool):
+    if self.weight_norm and self.authors_layers:
+      return WeightNormDense(width, train_scale=not hidden, dtype=self.dtype, name=name)
+    dense = nn.Dense(width, dtype=self.dtype, name=name)
+    return nn.WeightNorm(dense, name=f'{name}_weight_norm') if self.weight_norm else dense
 
   def _noise(self, h, std: float, train: bool):
     if not (train and std):
@@ -80,10 +82,9 @@ class NoisyMLPClassifier(nn.Module):
     h = self._noise(x.reshape((x.shape[0], -1)).astype(self.dtype), self.input_noise, train)
     features = h
     for i, width in enumerate(self.hidden):
-      dense = self._dense(width, f'hidden_{i}', self.train_hidden_scales)
-      features = nn.relu(dense(h, **init))
+      features = nn.relu(self._dense(width, f'hidden_{i}', hidden=True)(h, **init))
       h = self._noise(features, self.hidden_noise, train)
-    logits = self._dense(self.num_classes, 'logits')(h, **init)
+    logits = self._dense(self.num_classes, 'logits', hidden=False)(h, **init)
     return logits.astype(jnp.float32), features.astype(jnp.float32)
 
 
