@@ -58,7 +58,18 @@ STYLEGAN_OVERRIDES = {
   **STYLEGAN_TINY,
   'eval.sample_metrics': False,
 }
-RECIPE_OVERRIDES = {'gan': OVERRIDES, 'biggan': BIGGAN_OVERRIDES, 'stylegan': STYLEGAN_OVERRIDES}
+RECIPE_OVERRIDES = {
+  'gan': OVERRIDES,
+  'biggan': BIGGAN_OVERRIDES,
+  'stylegan': STYLEGAN_OVERRIDES,
+  # ssgan: D's per-example noise from a replicated key, its data-dependent init on step 0's global batch.
+  'ssgan': {
+    **OVERRIDES,
+    'data.num_labelled': 20,
+    'method.data_init': True,
+    'model.discriminator_kwargs.authors_layers': True,
+  },
+}
 
 _RUN_ON_8_DEVICES = """
 import sys
@@ -79,7 +90,8 @@ FEEDS = [
 
 @pytest.mark.parametrize(
   'recipe, feed',
-  [('gan', feed) for feed in FEEDS] + [('biggan', 'device'), ('stylegan', 'device')],
+  [('gan', feed) for feed in FEEDS]
+  + [('biggan', 'device'), ('stylegan', 'device'), ('ssgan', 'device')],
 )
 def test_eight_devices_match_one(idx_dir, tfds_dir, tmp_path, recipe, feed):
   one, eight = str(tmp_path / 'one'), str(tmp_path / 'eight')

@@ -12,17 +12,21 @@ from conftest import REPO, any_param_moved, load_params, same_params, tiny_confi
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
-from gans import losses, methods
+from gans import losses, methods, nets
 from gans.data import datasets, semi_supervised
 from gans.evaluation import classifier, evaluator
+from gans.methods import base, ssgan
 
 TINY = {
   'model.generator_kwargs.hidden': (8,),
   'model.discriminator_kwargs.hidden': (16, 8),
   'data.num_labelled': 20,
 }
+# The authors' MNIST layers (configs/ssgan.py's docstring): fixed hidden scales after the data init.
+AUTHORS = {'method.data_init': True, 'model.discriminator_kwargs.authors_layers': True}
 
 
 def test_k_plus_one_losses_are_the_softmax_with_a_zero_fake_logit():
@@ -137,8 +141,37 @@ def test_the_evaluator_judges_with_the_full_training_split(idx_dir, tfds_dir, mo
   np.testing.assert_array_equal(judge._train_labels, full['label'][:num])
 
 
-def test_the_baseline_trains_d_alone_on_the_labelled_batch(idx_dir, tfds_dir):
-  config = tiny_config('ssgan', idx_dir, tfds_dir, **TINY, **{'method.name': 'ssgan_supervised'})
+def test_data_dependent_init_whitens_every_layer_on_its_batch():
+  """After the init on a batch, every unit's pre-activation has zero mean and unit variance on it (noise
+  off here, so the logits show it layer after layer); the directions v are untouched."""
+  d_net = nets.build(
+    'ssgan.NoisyMLPClassifier',
+    num_classes=5,
+    hidden=(16, 8),
+    input_noise=0.0,
+    hidden_noise=0.0,
+    authors_layers=True,
+  )
+  player = base.init_player(d_net, optax.sgd(0.1), jax.random.PRNGKey(0), jnp.zeros((2, 4, 4, 1)))
+  images = jax.random.uniform(jax.random.PRNGKey(1), (64, 4, 4, 1))
+  logits, _ = base.apply_eval(player, images)
+  assert np.max(np.abs(np.std(logits, axis=0) - 1.0)) > 0.1  # Not whitened before the init.
+  initialised = ssgan.data_dependent_init(player, images, jax.random.PRNGKey(2))
+  logits, _ = base.apply_eval(initialised, images)
+  np.testing.assert_allclose(np.mean(logits, axis=0), 0.0, atol=1e-4)
+  np.testing.assert_allclose(np.std(logits, axis=0), 1.0, rtol=1e-3)
+  for layer in ('hidden_0', 'hidden_1', 'logits'):
+    np.testing.assert_array_equal(
+      initialised.params[layer]['direction'], player.params[layer]['direction']
+    )
+
+
+def test_the_baseline_trains_d_alone_from_the_data_dependent_init(idx_dir, tfds_dir):
+  """Only D trains, on the labelled batch; step 0 starts it from the data-dependent init on that batch
+  (``initial_d``, shared with the game), after which the hidden layers' scales g stay and the logits' g
+  trains."""
+  overrides = {**TINY, **AUTHORS, 'method.name': 'ssgan_supervised'}
+  config = tiny_config('ssgan', idx_dir, tfds_dir, **overrides)
   method = methods.create(config, (8, 8, 1), 10)
   assert method.inputs == ('image', 'label')
   keys = jax.random.split(jax.random.PRNGKey(1), 2)
@@ -147,10 +180,22 @@ def test_the_baseline_trains_d_alone_on_the_labelled_batch(idx_dir, tfds_dir):
     'label': jax.random.randint(keys[1], (1, 6), 0, 10),
   }
   state = jax.jit(method.init)(jax.random.PRNGKey(0), jax.tree.map(lambda x: x[0], batch))
-  new, metrics = jax.jit(method.train_step)(state, batch)
+  step = jax.jit(method.train_step)
+  new, metrics = step(state, batch)
   assert same_params(state.players['g'].params, new.players['g'].params)
   assert any_param_moved(state.players['d'].params, new.players['d'].params)
   assert set(metrics) == {'supervised_loss', 'train_accuracy'}
+
+  init_rng = jax.random.fold_in(state.step_rng(), 1)
+  expected = ssgan.data_dependent_init(state.players['d'], batch['image'][0], init_rng).params
+  newer, _ = step(new, batch)
+  scales = [s.players['d'].params['hidden_0']['scale'] for s in (state, new, newer)]
+  assert not np.allclose(scales[0], scales[1])
+  np.testing.assert_allclose(scales[1], expected['hidden_0']['scale'], rtol=1e-6)
+  np.testing.assert_array_equal(scales[1], scales[2])
+  assert not np.array_equal(
+    new.players['d'].params['logits']['scale'], newer.players['d'].params['logits']['scale']
+  )
 
 
 @pytest.mark.parametrize(
@@ -159,6 +204,7 @@ def test_the_baseline_trains_d_alone_on_the_labelled_batch(idx_dir, tfds_dir):
     ('data.num_labelled', 0, 'config.data.num_labelled=0: the semi-supervised GAN needs'),
     ('loss.unsupervised_weight', -1.0, 'config.loss.unsupervised_weight=-1.0 must be >= 0'),
     ('method.reuse_fakes', False, 'config.method.reuse_fakes=False'),
+    ('method.data_init', True, 'config.method.data_init=True initialises the scales'),
   ],
 )
 def test_bad_fields_are_named(idx_dir, tfds_dir, field, value, message):
@@ -170,7 +216,8 @@ def test_bad_fields_are_named(idx_dir, tfds_dir, field, value, message):
 def test_ssgan_trains_and_reports_test_accuracy_through_main(
   run_main, idx_dir, tfds_dir, tmp_path, monkeypatch
 ):
-  """Training and ``--mode=eval`` (its evaluator's classifier stubbed: trained by the evaluation tests)."""
+  """Training (the authors' layers) and ``--mode=eval`` (its evaluator's classifier stubbed: trained by the
+  evaluation tests)."""
   asked = stub_judge(monkeypatch)
   workdir = str(tmp_path / 'ssgan')
   flags = [
@@ -180,10 +227,15 @@ def test_ssgan_trains_and_reports_test_accuracy_through_main(
     '--config.model.generator_kwargs.hidden=(8,)',
     '--config.model.discriminator_kwargs.hidden=(16,8)',
     '--config.data.num_labelled=20',
+    *(f'--config.{key}={value}' for key, value in AUTHORS.items()),
   ]
   run_main(*flags)
   for player, params in load_params(workdir, 4).items():  # Both players train.
     assert any_param_moved(load_params(workdir, 2)[player], params), player
+  # D's hidden weight-norm scales keep their data-dependent init; the logits' scale trains.
+  d_2, d_4 = load_params(workdir, 2)['d'], load_params(workdir, 4)['d']
+  np.testing.assert_array_equal(d_2['hidden_0']['scale'], d_4['hidden_0']['scale'])
+  assert not np.array_equal(d_2['logits']['scale'], d_4['logits']['scale'])
   run_main(*flags, '--mode=eval')
   metrics = json.load(open(os.path.join(workdir, 'eval', 'metrics.json')))
   assert 0.0 <= metrics['accuracy'] <= 1.0 and np.isfinite(metrics['cross_entropy'])

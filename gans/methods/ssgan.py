@@ -12,7 +12,9 @@ D's class logits l(x) [K], its features f(x) [F] (last hidden layer) and log Z(x
 
 (λ = ``config.loss.unsupervised_weight``; ``gans.losses.semi_supervised``). One step: one D update, then
 one G update through the same G(z) (``reuse_fakes``) with the updated D, its features on the same
-unlabelled batch. D's Gaussian noise layers draw from the step's key in both updates.
+unlabelled batch. D's Gaussian noise layers draw from the step's key in both updates. With
+``config.method.data_init`` the first step starts by the data-dependent initialisation of D's
+weight-normalised layers on its labelled batch (``data_dependent_init``; in both methods).
 
 ``ssgan_supervised`` is the baseline: the same D trained on L_supervised alone, the same batches of the
 labelled subset and the same steps; G is built (for the trainer's sample grid) and never updated.
@@ -34,10 +36,13 @@ from gans.methods import adversarial, base, steps
 from gans.state import GameState, Player
 
 
-def method_config(name: str = 'ssgan') -> ml_collections.ConfigDict:
+def method_config(name: str = 'ssgan', data_init: bool = False) -> ml_collections.ConfigDict:
   """``config.method``: ``ssgan`` (the semi-supervised game) or ``ssgan_supervised`` (the baseline); a
-  two-player game's fields (``adversarial.method_config``) with one D update per step reusing G(z)."""
-  return adversarial.method_config(name, reuse_fakes=True)
+  two-player game's fields (``adversarial.method_config``) with one D update per step reusing G(z), and
+  ``data_init``: the data-dependent initialisation of D's weight norm on step 0's labelled batch."""
+  method = adversarial.method_config(name, reuse_fakes=True)
+  method.data_init = data_init
+  return method
 
 
 def loss_config(unsupervised_weight: float = 1.0) -> ml_collections.ConfigDict:
@@ -57,6 +62,15 @@ def check_config(config) -> None:
     raise ValueError(
       f'config.loss.unsupervised_weight={config.loss.unsupervised_weight} must be >= 0.'
     )
+  d_kwargs = config.model.discriminator_kwargs
+  if config.method.data_init and not (
+    d_kwargs.get('weight_norm', True) and d_kwargs.get('authors_layers', False)
+  ):
+    raise ValueError(
+      "config.method.data_init=True initialises the scales of the authors' weight-norm layers; set "
+      'config.model.discriminator_kwargs.weight_norm=True and .authors_layers=True, or '
+      'config.method.data_init=False.'
+    )
   if config.data.num_labelled < 0:
     raise ValueError(f'config.data.num_labelled={config.data.num_labelled} must be >= 0.')
   if config.method.name == 'ssgan' and not config.data.num_labelled:
@@ -70,6 +84,21 @@ def check_config(config) -> None:
 def classify(d: Player, params, images, rng) -> tuple[tuple[jax.Array, jax.Array], dict]:
   """D in training mode (noise from ``rng``): -> ((class logits [B, K], features [B, F]), batch_stats)."""
   return base.apply_train(d, params, images, rngs={'noise': rng})
+
+
+def data_dependent_init(d: Player, images, rng) -> Player:
+  """D with every weight-normalised layer's scale g and bias b set, layer after layer, so that its
+  pre-activations on ``images`` [B, H, W, C] (training mode: noise from ``rng``) have zero mean and unit
+  variance per unit (``nets.ssgan.WeightNormDense``; the authors initialise on 500 training images)."""
+  _, variables = d.apply_fn(
+    {'params': d.params},
+    images,
+    train=True,
+    data_init=True,
+    rngs={'noise': rng},
+    mutable=['params'],
+  )
+  return d.replace(params=variables['params'])
 
 
 def accuracy(class_logits, labels) -> jax.Array:
@@ -128,11 +157,22 @@ class SupervisedBaseline:
     )
     return loss, (stats, metrics)
 
+  def initial_d(self, state: GameState, images, rng) -> Player:
+    """D, data-dependently initialised on ``images`` [B, ...] at step 0 with ``config.method.data_init``
+    (``data_dependent_init``, noise from ``fold_in(rng, 1)`` for the step's key ``rng``), else as it is."""
+    d = state.players['d']
+    if not self.config.method.data_init:
+      return d
+    init_rng = jax.random.fold_in(rng, 1)
+    return jax.lax.cond(
+      state.step == 0, lambda d: data_dependent_init(d, images, init_rng), lambda d: d, d
+    )
+
   def train_step(self, state: GameState, batch):
-    """One D update on the labelled batch ``batch`` name -> [1, B, ...]."""
+    """One D update on the labelled batch ``batch`` name -> [1, B, ...] (after ``initial_d``)."""
     rng = state.step_rng()
     data = jax.tree.map(lambda x: x[0], batch)
-    d = state.players['d']
+    d = self.initial_d(state, data['image'], rng)
     d, metrics = steps.update_player(d, functools.partial(self.supervised_loss, d), data, rng)
     return adversarial.advance(state, state.players['g'], d, self.config.method), metrics
 
@@ -156,9 +196,9 @@ class SemiSupervisedGAN(SupervisedBaseline):
   inputs = ('image', 'label', 'unlabelled')
 
   def train_step(self, state: GameState, batch):
-    """One D update, then one G update, on ``batch`` name -> [1, B, ...]."""
+    """One D update, then one G update, on ``batch`` name -> [1, B, ...] (after ``initial_d``)."""
     rng = state.step_rng()
-    g, d = state.players['g'], state.players['d']
+    g, d = state.players['g'], self.initial_d(state, batch['image'][0], rng)
     weight = self.config.loss.unsupervised_weight
 
     def fakes_fn(params, data, rng):
