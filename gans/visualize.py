@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from gans import methods, plots
-from gans.data import datasets, folders, toy
+from gans.data import captions, datasets, folders, toy
 from gans.methods import base
 
 
@@ -196,6 +196,52 @@ def numbered_grid(grid: np.ndarray, num: int, tile: tuple[int, int], *, pad: int
   return out[..., None] if out.ndim == 2 else out
 
 
+def labelled_grid(
+  grid: np.ndarray,
+  tile: tuple[int, int],
+  rows: list[str],
+  cols: list[str],
+  title: str,
+  *,
+  pad: int = 1,
+) -> np.ndarray:
+  """``image_grid``'s picture of a [len(rows), len(cols)] grid of ``tile`` (H, W) tiles with its axes
+  written: ``title`` on top, ``cols`` above the columns and ``rows`` left of the rows (black margins,
+  white text): uint8 [H + 24, W + left margin, C]."""
+  char_w, line_h = 6, 12  # PIL's default bitmap font.
+  left = char_w * max(len(label) for label in rows) + 4
+  height, width = grid.shape[:2]
+  mode = 'L' if grid.shape[-1] == 1 else 'RGB'
+  picture = Image.new(mode, (left + max(width, char_w * len(title)), height + 2 * line_h), 0)
+  picture.paste(Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid), (left, 2 * line_h))
+  draw = ImageDraw.Draw(picture)
+  white = 255 if mode == 'L' else (255, 255, 255)
+  draw.text((0, 0), title, fill=white)
+  for j, label in enumerate(cols):
+    draw.text((left + pad + j * (tile[1] + pad), line_h), label, fill=white)
+  for i, label in enumerate(rows):
+    y = 2 * line_h + pad + i * (tile[0] + pad) + (tile[0] - line_h) // 2
+    draw.text((0, y), label, fill=white)
+  out = np.asarray(picture)
+  return out[..., None] if out.ndim == 2 else out
+
+
+def code_traversal_pictures(method, state, config, rng, pixels) -> dict:
+  """InfoGAN's traversals with their axes written (``labelled_grid``): row k is the categorical code k
+  and the class ``code_classes`` matches to it on the evaluation split (names from
+  ``captions.CLASS_NAMES`` where the dataset has them), columns the swept continuous code's values."""
+  split = datasets.load_split(config.data, config.eval.split)
+  classes = method.code_classes(state, pixels(split['image']), split['label'])
+  names = captions.CLASS_NAMES.get(config.data.name)
+  matched = [names[c] if names and c < len(names) else f'class {c}' for c in classes]
+  axes = method.traversal_axes(matched)
+  pictures = {}
+  for name, images in method.traversals(state, rng).items():
+    picture = image_grid(to_uint8(images, config.data.value_range))
+    pictures[name] = labelled_grid(picture, images.shape[2:4], *axes[name])
+  return pictures
+
+
 def render_sample_kind(kind: str, method, state, config, rng, *, workdir: str = '') -> dict:
   """The pictures of ``--mode=sample --config.sample.kind=KIND``: name -> uint8 [H, W, C] grid.
 
@@ -250,6 +296,9 @@ def render_sample_kind(kind: str, method, state, config, rng, *, workdir: str = 
     return {'arithmetic': grid(latent_arithmetic(method, state, rng, num=cfg.num, groups=groups))}
   if kind == 'traverse':
     methods.require(method, base.Traversals, config.method.name)
+    # InfoGAN: the axes named, each code matched to a class.
+    if base.supports(method, base.UnsupervisedCodes):
+      return code_traversal_pictures(method, state, config, rng, pixels)
     return {name: grid(images) for name, images in method.traversals(state, rng).items()}
   if kind == 'curves':
     scalars = plots.read_scalars(os.path.join(workdir, 'tensorboard'))

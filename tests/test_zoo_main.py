@@ -12,6 +12,7 @@ from PIL import Image
 import pytest
 
 from gans import plots, train, visualize
+from gans.data import captions, datasets
 
 # Overrides that shrink each recipe's nets to test size.
 TINY_NETS = {
@@ -96,7 +97,6 @@ def infogan_run(tmp_path_factory, idx_dir, tfds_dir):
       {'interpolate_linear': _size(3, 5), 'interpolate_spherical': _size(3, 5)},
     ),
     ('arithmetic', {'num': 16, 'groups': '0,1;2,3;4,5'}, {'arithmetic': _size(4, 2 + 1 + 4)}),
-    ('traverse', {}, {'code_0': _size(10, 10), 'code_1': _size(10, 10)}),
   ],
 )
 def test_visual_tools_draw_the_expected_grids(infogan_run, kind, sample_fields, expected):
@@ -108,6 +108,31 @@ def test_visual_tools_draw_the_expected_grids(infogan_run, kind, sample_fields, 
   assert {name: (p.shape[1], p.shape[0]) for name, p in pictures.items()} == expected
   for picture in pictures.values():
     assert picture.dtype == np.uint8 and picture.std() > 0
+
+
+def test_infogan_traversals_name_their_axes(infogan_run):
+  """--mode=sample traverse: each code's grid (rows = categorical code k, columns = c_j's sweep) under
+  a title and column values, each row named by k and the class best matched to code k."""
+  config, method, state = infogan_run.config, infogan_run.method, infogan_run.state
+  rng = jax.random.PRNGKey(0)
+  pictures = visualize.render_sample_kind('traverse', method, state, config, rng)
+  split = datasets.load_split(config.data, config.eval.split)
+  images = train.normalize({'image': split['image']}, config.data.value_range)['image']
+  classes = method.code_classes(state, images, split['label'])
+  assert sorted(classes) == list(range(10))  # A bijection of codes to classes.
+  names = [captions.CLASS_NAMES['fashion_mnist'][c] for c in classes]
+  axes = method.traversal_axes(names)
+  assert axes['code_1'][0][3] == f'k=3 {names[3]}' and axes['code_1'][1][0] == '-2.0'
+  assert axes['code_1'][2] == 'rows: categorical code k (class); columns: c_2'
+  assert set(pictures) == set(axes) == {'code_0', 'code_1'}
+  for name, traversal in method.traversals(state, rng).items():
+    grid = visualize.image_grid(visualize.to_uint8(traversal, config.data.value_range))
+    left = 6 * max(len(label) for label in axes[name][0]) + 4
+    picture = pictures[name]
+    np.testing.assert_array_equal(
+      picture[24 : 24 + grid.shape[0], left : left + grid.shape[1]], grid
+    )
+    assert picture[:24].max() > 128 and picture[24:, :left].max() > 128  # Text in the margins.
 
 
 def test_grid_matches_generate_and_arithmetic_uses_its_latents(infogan_run):

@@ -293,6 +293,43 @@ def test_best_matching_accuracy_is_the_best_permutation():
     np.mean(np.asarray(p)[predictions] == labels) for p in itertools.permutations(range(4))
   )
   assert infogan.best_matching_accuracy(predictions, labels, 4) == pytest.approx(brute)
+  # The bijection itself is read back: codes 0..3 of permutation[labels] are the classes argsort gives.
+  np.testing.assert_array_equal(
+    infogan.best_matching(permutation[labels], labels, 4), np.argsort(permutation)
+  )
+
+
+def test_infogan_scores_q_with_the_scored_batch_statistics(trained):
+  """Q trains on fakes normalised by their own BatchNorm statistics, so its codes are read with the
+  statistics of the scored batch, never with D's running averages (a mix of real and fake passes)."""
+  method, state, _, _ = trained('infogan')
+  images = _batch(method, batch=16, seed=3)['image']
+  d = state.players['d']
+  variables = {'params': d.params, 'batch_stats': d.batch_stats}
+  (_, code_logits, _), _ = d.apply_fn(variables, images, train=True, mutable=['batch_stats'])
+  expected = np.argmax(code_logits, axis=-1)
+  np.testing.assert_array_equal(method.predict_codes(state, images), expected)
+  shifted = d.replace(batch_stats=jax.tree.map(lambda s: s + 3.0, d.batch_stats))
+  moved = state.replace(players={**state.players, 'd': shifted})
+  np.testing.assert_array_equal(method.predict_codes(moved, images), expected)
+
+
+@pytest.mark.parametrize('prior', ['uniform', 'normal'])
+def test_infogan_noise_prior_is_a_config_field(prior):
+  """z ~ U(-1, 1) (the recipe's default, the authors' MNIST code) or N(0, I); the codes' priors stay."""
+  config = config_lib.load_recipe(f'{REPO}/configs/infogan.py')
+  assert config.model.z_prior == 'uniform'
+  method = _method('infogan', **{'model.z_prior': prior})
+  latents = method.latents(jax.random.PRNGKey(0), 4000)
+  z = np.asarray(latents['z'])
+  assert z.shape == (4000, 62)
+  expected_var = {'uniform': 1 / 3, 'normal': 1.0}[prior]
+  assert abs(z.mean()) < 0.01 and abs(z.var() - expected_var) < 0.01
+  assert (np.abs(z).max() <= 1.0) == (prior == 'uniform')
+  assert np.abs(np.asarray(latents['continuous'])).max() <= 1.0
+  config.model.z_prior = 'laplace'
+  with pytest.raises(ValueError, match="config.model.z_prior='laplace'.*uniform, normal"):
+    methods.check_config(config)
 
 
 def test_infogan_code_accuracy_and_traversals(trained):
