@@ -190,7 +190,7 @@ def test_only_uint8_arrays_are_scaled_as_pixels():
 
 def test_family_config_groups_hold_every_field_the_family_reads():
   config = config_lib.load_recipe(f'{REPO}/configs/wgan_gp.py')
-  assert set(config.method) == {'name', 'n_critic', 'reuse_fakes', 'ema_decay', 'ema_start'}
+  assert set(config.method) == {'name', 'n_critic', 'reuse_fakes', 'ema_decay', 'ema_start', 'pack'}
   assert {'penalty_weight', 'penalty_kind', 'clip'} <= set(config.loss)
   assert isinstance(config.loss, ml_collections.ConfigDict)
   assert 'method' in config and not {'n_critic', 'stack'} & set(config.data)
